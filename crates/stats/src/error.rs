@@ -1,0 +1,19 @@
+//! The one error type of the statistics crate.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum StatsError {
+    /// The input cannot be analysed by this method; `field` names the offending input.
+    #[error("{field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    /// An iterative method did not converge.
+    #[error("{method} did not converge: {reason}")]
+    NoConvergence { method: &'static str, reason: String },
+}
+
+impl StatsError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        StatsError::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+}

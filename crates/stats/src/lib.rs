@@ -1,0 +1,7 @@
+//! Pure numerics for Rounds. No I/O: every function takes plain values and returns plain values.
+//! Each method names the reference implementation it is checked against in its module docs, and
+//! `tests/parity.rs` holds the parity tests against values produced by that reference.
+
+pub mod error;
+
+pub use error::StatsError;
