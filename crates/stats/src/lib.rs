@@ -3,5 +3,6 @@
 //! `tests/parity.rs` holds the parity tests against values produced by that reference.
 
 pub mod error;
+pub mod funnel;
 
 pub use error::StatsError;

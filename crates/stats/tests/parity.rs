@@ -1,2 +1,4 @@
 //! Parity tests: each method against values produced by its reference implementation.
 //! Fixtures live in `tests/fixtures/<area>/`; the tests never need R or Python.
+#[path = "parity/funnel.rs"]
+mod funnel;
