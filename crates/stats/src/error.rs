@@ -10,6 +10,9 @@ pub enum StatsError {
     /// An iterative method did not converge.
     #[error("{method} did not converge: {reason}")]
     NoConvergence { method: &'static str, reason: String },
+    /// The outcome is perfectly predicted by the covariates, so a model has no finite estimate.
+    #[error("perfect separation: {reason}")]
+    Separation { reason: String },
 }
 
 impl StatsError {

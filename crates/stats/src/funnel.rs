@@ -4,8 +4,8 @@
 //! Reference: FunnelPlotR (`source_data()`, `phi()`, `tau2()`); see tests/parity/funnel.rs.
 
 use crate::StatsError;
+use crate::riskadj::exact_poisson_interval;
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, Gamma};
 
 /// Two-sided 95% normal quantile, qnorm(0.975).
 const Z95: f64 = 1.959_963_984_540_054;
@@ -338,24 +338,18 @@ fn limit_se(kind: FunnelKind, denominator: f64) -> f64 {
     }
 }
 
-/// Exact Poisson limits for a standardised ratio with `expected` events (target 1):
-/// chi-square quantiles, 0.025/0.975 and 0.001/0.999.
+/// Exact Poisson limits for a standardised ratio with `expected` events (target 1): the Garwood
+/// interval of a count equal to the expected, relative to it (chi-square quantiles 0.025/0.975
+/// and 0.001/0.999, as FunnelPlotR).
 fn poisson_limits(expected: f64) -> Limits {
-    let lower = |p: f64| gamma_quantile(expected, p) / expected;
-    let upper = |p: f64| gamma_quantile(expected + 1.0, p) / expected;
+    let (lcl95, ucl95) = exact_poisson_interval(expected, 0.95);
+    let (lcl998, ucl998) = exact_poisson_interval(expected, 0.998);
     Limits {
-        lcl95: lower(0.025),
-        ucl95: upper(0.975),
-        lcl998: lower(0.001),
-        ucl998: upper(0.999),
+        lcl95: lcl95 / expected,
+        ucl95: ucl95 / expected,
+        lcl998: lcl998 / expected,
+        ucl998: ucl998 / expected,
     }
-}
-
-/// Quantile of Gamma(shape, 1), i.e. qchisq(p, 2·shape) / 2.
-fn gamma_quantile(shape: f64, p: f64) -> f64 {
-    Gamma::new(shape, 1.0)
-        .expect("shape is a positive count")
-        .inverse_cdf(p)
 }
 
 /// Winsorising: z-scores beyond the `trim` and `1 − trim` quantiles are pulled in to them.
@@ -383,7 +377,7 @@ fn truncate(z: &[f64], trim: f64) -> Vec<Option<f64>> {
 }
 
 /// 1-based ranks, ties sharing the mean of their ranks (R's `rank(ties.method = "average")`).
-fn average_ranks(values: &[f64]) -> Vec<f64> {
+pub(crate) fn average_ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
     let mut ranks = vec![0.0; values.len()];
@@ -404,6 +398,11 @@ fn average_ranks(values: &[f64]) -> Vec<f64> {
 fn quantile7(values: &[f64], p: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
+    quantile_sorted(&sorted, p)
+}
+
+/// Type-7 quantile of values already in ascending order (shared with the Hosmer–Lemeshow cuts).
+pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     let h = (sorted.len() - 1) as f64 * p;
     let lo = h.floor() as usize;
     let frac = h - lo as f64;

@@ -4,5 +4,7 @@
 
 pub mod error;
 pub mod funnel;
+pub mod logistic;
+pub mod riskadj;
 
 pub use error::StatsError;

@@ -2,3 +2,5 @@
 //! Fixtures live in `tests/fixtures/<area>/`; the tests never need R or Python.
 #[path = "parity/funnel.rs"]
 mod funnel;
+#[path = "parity/riskadj.rs"]
+mod riskadj;

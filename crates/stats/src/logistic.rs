@@ -1,0 +1,611 @@
+//! Logistic regression by iteratively reweighted least squares, as R's `glm(family = binomial)`
+//! fits it (same start, same deviance convergence test, same standard errors), plus the model
+//! checks a risk model is judged by: the c-statistic and the Hosmer–Lemeshow test.
+//! Reference: R 4.2.2 `glm`; fixtures from tests/fixtures/riskadj/make.R.
+
+use crate::StatsError;
+use crate::funnel::{average_ranks, quantile_sorted};
+use rayon::prelude::*;
+use serde::Serialize;
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
+
+/// A model matrix stored row-major (one patient's covariates contiguous), so that one pass over
+/// memory builds X'WX; the first column is normally the intercept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    /// Column names as R prints them: `(Intercept)`, `age`, `sexM`.
+    pub names: Vec<String>,
+    pub rows: usize,
+    /// `rows × names.len()` values, row after row.
+    pub values: Vec<f64>,
+}
+
+impl Design {
+    pub fn columns(&self) -> usize {
+        self.names.len()
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        let p = self.columns();
+        &self.values[i * p..(i + 1) * p]
+    }
+}
+
+/// Convergence settings; the defaults are `glm.control()`'s.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogisticOptions {
+    pub max_iterations: usize,
+    /// Converged when |deviance − previous| / (|deviance| + 0.1) < epsilon.
+    pub epsilon: f64,
+}
+
+impl Default for LogisticOptions {
+    fn default() -> Self {
+        LogisticOptions {
+            max_iterations: 25,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coefficient {
+    pub term: String,
+    pub estimate: f64,
+    pub se: f64,
+    /// Wald z = estimate / se.
+    pub z: f64,
+    /// Two-sided normal p-value of z.
+    pub p: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogisticFit {
+    pub coefficients: Vec<Coefficient>,
+    pub deviance: f64,
+    pub null_deviance: f64,
+    pub iterations: usize,
+    /// Fitted probabilities, one per row.
+    #[serde(skip)]
+    pub fitted: Vec<f64>,
+}
+
+/// Fits P(y = 1) = logistic(Xβ). `y` holds 0 or 1 per row. Perfect separation, a singular
+/// design and non-convergence are errors that say which, never coefficients that look fitted.
+pub fn fit_logistic(
+    design: &Design,
+    y: &[f64],
+    options: LogisticOptions,
+) -> Result<LogisticFit, StatsError> {
+    let (n, p) = (design.rows, design.columns());
+    if design.values.len() != n * p || y.len() != n {
+        return Err(StatsError::invalid(
+            "design",
+            "rows of covariates and outcomes differ in number",
+        ));
+    }
+    if n <= p {
+        return Err(StatsError::invalid(
+            "rows",
+            format!("{n} rows cannot estimate {p} coefficients"),
+        ));
+    }
+    if let Some(i) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
+        return Err(StatsError::invalid(
+            format!("outcome, row {}", i + 1),
+            format!("must be 0 or 1, got {}", y[i]),
+        ));
+    }
+    let events: f64 = y.iter().sum();
+    if events == 0.0 || events == n as f64 {
+        return Err(StatsError::invalid(
+            "outcome",
+            "every row has the same outcome; there is nothing to model",
+        ));
+    }
+
+    // glm's start: μ = (y + ½) / 2, then Newton steps on the deviance.
+    let mut pass = weighted_pass(design, y, Linear::Start);
+    let mut deviance_old = pass.deviance;
+    let mut beta_old: Option<Vec<f64>> = None;
+    for iteration in 1..=options.max_iterations {
+        let factor = match Cholesky::new(&pass.xtwx, p) {
+            Ok(factor) => factor,
+            Err(column) => {
+                if pass.extreme > 0 {
+                    return Err(separation(design, beta_old.as_deref(), pass.extreme));
+                }
+                return Err(StatsError::invalid(
+                    design.names[column].clone(),
+                    "is a linear combination of the columns before it (collinear, or a category with no rows); drop it",
+                ));
+            }
+        };
+        let mut beta = factor.solve(&pass.xtwz);
+        let mut next = weighted_pass(design, y, Linear::Coefficients(&beta));
+        // glm halves the step while the deviance is not finite.
+        let mut halvings = 0;
+        while !next.deviance.is_finite() {
+            let Some(old) = beta_old.as_deref() else {
+                break;
+            };
+            halvings += 1;
+            if halvings > options.max_iterations {
+                break;
+            }
+            beta.iter_mut()
+                .zip(old)
+                .for_each(|(b, o)| *b = (*b + o) / 2.0);
+            next = weighted_pass(design, y, Linear::Coefficients(&beta));
+        }
+        if !next.deviance.is_finite() {
+            return Err(StatsError::NoConvergence {
+                method: "logistic regression",
+                reason: "the deviance is not finite even after halving the step".into(),
+            });
+        }
+        if (next.deviance - deviance_old).abs() / (next.deviance.abs() + 0.1) < options.epsilon {
+            if next.extreme > 0 {
+                return Err(separation(design, Some(&beta), next.extreme));
+            }
+            // As glm, the standard errors come from the weights of the last step taken.
+            let covariance_diagonal = factor.inverse_diagonal();
+            return Ok(LogisticFit {
+                coefficients: coefficients(design, &beta, &covariance_diagonal),
+                deviance: next.deviance,
+                null_deviance: null_deviance(y, events),
+                iterations: iteration,
+                fitted: fitted(design, &beta),
+            });
+        }
+        deviance_old = next.deviance;
+        beta_old = Some(beta);
+        pass = next;
+    }
+    if pass.extreme > 0 {
+        return Err(separation(design, beta_old.as_deref(), pass.extreme));
+    }
+    Err(StatsError::NoConvergence {
+        method: "logistic regression",
+        reason: format!(
+            "the deviance was still changing after {} iterations",
+            options.max_iterations
+        ),
+    })
+}
+
+/// The linear predictor for a pass: glm's starting values, or Xβ.
+#[derive(Clone, Copy)]
+enum Linear<'a> {
+    Start,
+    Coefficients(&'a [f64]),
+}
+
+/// One pass over the rows at the current linear predictor: the deviance, and the normal
+/// equations X'WX, X'Wz of the next Newton step.
+struct Pass {
+    deviance: f64,
+    /// Lower triangle of X'WX, packed by rows: (j, k ≤ j) at j(j+1)/2 + k.
+    xtwx: Vec<f64>,
+    xtwz: Vec<f64>,
+    /// Rows whose fitted probability is numerically 0 or 1 (glm's warning threshold).
+    extreme: usize,
+}
+
+/// Rows per parallel block. Fixed, and blocks summed in order, so the result does not depend on
+/// the number of threads.
+const BLOCK: usize = 4096;
+
+fn weighted_pass(design: &Design, y: &[f64], linear: Linear) -> Pass {
+    let p = design.columns();
+    let empty = || Pass {
+        deviance: 0.0,
+        xtwx: vec![0.0; p * (p + 1) / 2],
+        xtwz: vec![0.0; p],
+        extreme: 0,
+    };
+    let blocks: Vec<Pass> = (0..design.rows.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|block| {
+            let mut acc = empty();
+            let rows = block * BLOCK..((block + 1) * BLOCK).min(design.rows);
+            for i in rows {
+                let x = design.row(i);
+                let eta = match linear {
+                    Linear::Start => logit((y[i] + 0.5) / 2.0),
+                    Linear::Coefficients(beta) => dot(x, beta),
+                };
+                let mu = inverse_logit(eta);
+                acc.deviance += binomial_deviance(y[i], mu);
+                if !(EXTREME..=1.0 - EXTREME).contains(&mu) {
+                    acc.extreme += 1;
+                }
+                let d_mu = mu_eta(eta);
+                let w = d_mu * d_mu / (mu * (1.0 - mu));
+                let z = eta + (y[i] - mu) / d_mu;
+                add_outer(&mut acc.xtwx, x, w);
+                let wz = w * z;
+                acc.xtwz
+                    .iter_mut()
+                    .zip(x)
+                    .for_each(|(b, &xj)| *b += wz * xj);
+            }
+            acc
+        })
+        .collect();
+    blocks.into_iter().fold(empty(), |mut total, block| {
+        total.deviance += block.deviance;
+        total.extreme += block.extreme;
+        total
+            .xtwx
+            .iter_mut()
+            .zip(&block.xtwx)
+            .for_each(|(t, b)| *t += b);
+        total
+            .xtwz
+            .iter_mut()
+            .zip(&block.xtwz)
+            .for_each(|(t, b)| *t += b);
+        total
+    })
+}
+
+/// Symmetric rank-1 update of the packed lower triangle: A += w·x·xᵀ.
+#[inline]
+fn add_outer(packed: &mut [f64], x: &[f64], w: f64) {
+    let mut start = 0;
+    for (j, &xj) in x.iter().enumerate() {
+        let wxj = w * xj;
+        let row = &mut packed[start..start + j + 1];
+        row.iter_mut()
+            .zip(&x[..=j])
+            .for_each(|(a, &xk)| *a += wxj * xk);
+        start += j + 1;
+    }
+}
+
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+// R's logit link clamps, so that fits agree where |η| is large (family.c: THRESH, MTHRESH).
+const THRESH: f64 = 30.0;
+const INV_EPS: f64 = 1.0 / f64::EPSILON;
+/// glm warns "fitted probabilities numerically 0 or 1" beyond this.
+const EXTREME: f64 = 10.0 * f64::EPSILON;
+
+fn logit(mu: f64) -> f64 {
+    (mu / (1.0 - mu)).ln()
+}
+
+fn inverse_logit(eta: f64) -> f64 {
+    let odds = if eta < -THRESH {
+        f64::EPSILON
+    } else if eta > THRESH {
+        INV_EPS
+    } else {
+        eta.exp()
+    };
+    odds / (1.0 + odds)
+}
+
+/// dμ/dη of the logit link.
+fn mu_eta(eta: f64) -> f64 {
+    if eta.abs() > THRESH {
+        f64::EPSILON
+    } else {
+        let odds = eta.exp();
+        odds / ((1.0 + odds) * (1.0 + odds))
+    }
+}
+
+/// A row's contribution to the binomial deviance.
+fn binomial_deviance(y: f64, mu: f64) -> f64 {
+    if y == 1.0 {
+        -2.0 * mu.ln()
+    } else {
+        -2.0 * (1.0 - mu).ln()
+    }
+}
+
+fn null_deviance(y: &[f64], events: f64) -> f64 {
+    let mean = events / y.len() as f64;
+    y.iter().map(|&y| binomial_deviance(y, mean)).sum()
+}
+
+fn fitted(design: &Design, beta: &[f64]) -> Vec<f64> {
+    (0..design.rows)
+        .into_par_iter()
+        .map(|i| inverse_logit(dot(design.row(i), beta)))
+        .collect()
+}
+
+fn coefficients(design: &Design, beta: &[f64], variance: &[f64]) -> Vec<Coefficient> {
+    let normal = Normal::standard();
+    design
+        .names
+        .iter()
+        .zip(beta)
+        .zip(variance)
+        .map(|((term, &estimate), &variance)| {
+            let se = variance.sqrt();
+            let z = estimate / se;
+            Coefficient {
+                term: term.clone(),
+                estimate,
+                se,
+                z,
+                p: 2.0 * normal.cdf(-z.abs()),
+            }
+        })
+        .collect()
+}
+
+/// The error for a perfectly (or quasi-perfectly) separated outcome, naming the coefficients that
+/// run away: those whose effect per standard deviation of their column exceeds 10 on the logit
+/// scale (an odds ratio above 22,000 per SD, which a fit that exists does not produce).
+fn separation(design: &Design, beta: Option<&[f64]>, extreme: usize) -> StatsError {
+    let mut runaway = Vec::new();
+    if let Some(beta) = beta {
+        let n = design.rows as f64;
+        for (j, (name, &b)) in design.names.iter().zip(beta).enumerate() {
+            let mean = (0..design.rows).map(|i| design.row(i)[j]).sum::<f64>() / n;
+            let var = (0..design.rows)
+                .map(|i| (design.row(i)[j] - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            if var > 0.0 && (b * var.sqrt()).abs() > 10.0 {
+                runaway.push(format!("{name} (coefficient {b:.3})"));
+            }
+        }
+    }
+    let named = if runaway.is_empty() {
+        String::new()
+    } else {
+        format!("; diverging: {}", runaway.join(", "))
+    };
+    StatsError::Separation {
+        reason: format!(
+            "{extreme} rows have a fitted probability of exactly 0 or 1: the covariates predict the outcome perfectly and the coefficients have no finite estimate{named}"
+        ),
+    }
+}
+
+/// Cholesky factor L (packed lower triangle) of a small symmetric positive definite matrix.
+struct Cholesky {
+    l: Vec<f64>,
+    p: usize,
+}
+
+/// A pivot below this share of its diagonal entry means the column is (numerically) a linear
+/// combination of the columns before it.
+const SINGULAR: f64 = 1e-10;
+
+impl Cholesky {
+    /// Factorises the packed lower triangle `a`, or names the first column that makes it singular.
+    fn new(a: &[f64], p: usize) -> Result<Self, usize> {
+        let at = |j: usize, k: usize| j * (j + 1) / 2 + k;
+        let mut l = vec![0.0; a.len()];
+        for j in 0..p {
+            for k in 0..=j {
+                let s: f64 = (0..k).map(|m| l[at(j, m)] * l[at(k, m)]).sum();
+                if j == k {
+                    let pivot = a[at(j, j)] - s;
+                    if !(pivot > SINGULAR * a[at(j, j)]) {
+                        return Err(j);
+                    }
+                    l[at(j, j)] = pivot.sqrt();
+                } else {
+                    l[at(j, k)] = (a[at(j, k)] - s) / l[at(k, k)];
+                }
+            }
+        }
+        Ok(Cholesky { l, p })
+    }
+
+    fn at(j: usize, k: usize) -> usize {
+        j * (j + 1) / 2 + k
+    }
+
+    /// Solves L Lᵀ x = b.
+    fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let p = self.p;
+        let mut x = b.to_vec();
+        for j in 0..p {
+            let s: f64 = (0..j).map(|k| self.l[Self::at(j, k)] * x[k]).sum();
+            x[j] = (x[j] - s) / self.l[Self::at(j, j)];
+        }
+        for j in (0..p).rev() {
+            let s: f64 = (j + 1..p).map(|k| self.l[Self::at(k, j)] * x[k]).sum();
+            x[j] = (x[j] - s) / self.l[Self::at(j, j)];
+        }
+        x
+    }
+
+    /// Diagonal of (L Lᵀ)⁻¹: the coefficients' variances.
+    fn inverse_diagonal(&self) -> Vec<f64> {
+        (0..self.p)
+            .map(|j| {
+                let mut unit = vec![0.0; self.p];
+                unit[j] = 1.0;
+                self.solve(&unit)[j]
+            })
+            .collect()
+    }
+}
+
+/// The c-statistic (area under the ROC curve): the probability that a random patient with the
+/// outcome has a higher fitted risk than one without, ties counting one half.
+pub fn c_statistic(y: &[f64], fitted: &[f64]) -> f64 {
+    let ranks = average_ranks(fitted);
+    let events = y.iter().filter(|&&v| v == 1.0).count() as f64;
+    let non_events = y.len() as f64 - events;
+    let rank_sum: f64 = y
+        .iter()
+        .zip(&ranks)
+        .filter(|(v, _)| **v == 1.0)
+        .map(|(_, r)| r)
+        .sum();
+    (rank_sum - events * (events + 1.0) / 2.0) / (events * non_events)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HosmerLemeshow {
+    pub statistic: f64,
+    pub df: usize,
+    pub p_value: f64,
+    /// Risk groups actually formed (fewer than asked when fitted risks tie across a cut).
+    pub groups: usize,
+}
+
+/// Hosmer–Lemeshow goodness of fit as `ResourceSelection::hoslem.test(y, fitted, g)`: patients
+/// cut into groups at the type-7 quantiles of fitted risk (duplicate cuts merged; each group
+/// (a, b], the first [a, b]); χ² over events and non-events of every group; df = groups − 2.
+/// Groups left empty by interpolated cuts are dropped (R's hoslem.test returns NaN there);
+/// `None` when fewer than three non-empty risk groups remain.
+pub fn hosmer_lemeshow(y: &[f64], fitted: &[f64], groups: usize) -> Option<HosmerLemeshow> {
+    let mut sorted = fitted.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut cuts: Vec<f64> = (0..=groups)
+        .map(|k| quantile_sorted(&sorted, k as f64 / groups as f64))
+        .collect();
+    cuts.dedup();
+    if cuts.len() < 4 {
+        return None;
+    }
+    // Per group: patients, observed events, expected events.
+    let mut tally = vec![(0.0, 0.0, 0.0); cuts.len() - 1];
+    for (&y, &p) in y.iter().zip(fitted) {
+        let upper = cuts[1..]
+            .partition_point(|&cut| cut < p)
+            .min(cuts.len() - 2);
+        let t = &mut tally[upper];
+        *t = (t.0 + 1.0, t.1 + y, t.2 + p);
+    }
+    // Interpolated cuts can bound a group no patient falls in; R would return NaN, we drop it.
+    tally.retain(|&(n, _, _)| n > 0.0);
+    let formed = tally.len();
+    if formed < 3 {
+        return None;
+    }
+    let statistic: f64 = tally
+        .iter()
+        .map(|&(n, o, e)| (o - e).powi(2) / e + ((n - o) - (n - e)).powi(2) / (n - e))
+        .sum();
+    let df = formed - 2;
+    let p_value = ChiSquared::new(df as f64).expect("df ≥ 1").sf(statistic);
+    Some(HosmerLemeshow {
+        statistic,
+        df,
+        p_value,
+        groups: formed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn design(names: &[&str], rows: &[&[f64]]) -> Design {
+        Design {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            rows: rows.len(),
+            values: rows.iter().flat_map(|r| r.iter().copied()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_rank_one_update_accumulates_the_lower_triangle_of_x_transpose_w_x() {
+        let mut packed = vec![0.0; 6];
+        add_outer(&mut packed, &[1.0, 2.0, 3.0], 2.0);
+        assert_eq!(packed, [2.0, 4.0, 8.0, 6.0, 12.0, 18.0]);
+    }
+
+    #[test]
+    fn cholesky_solves_and_inverts_a_symmetric_positive_definite_matrix() {
+        // A = [[4, 2], [2, 3]]: A⁻¹ = [[3, -2], [-2, 4]] / 8.
+        let factor = Cholesky::new(&[4.0, 2.0, 3.0], 2).unwrap();
+        let x = factor.solve(&[2.0, 1.0]);
+        assert!((x[0] - 0.5).abs() < 1e-15 && x[1].abs() < 1e-15);
+        let d = factor.inverse_diagonal();
+        assert!((d[0] - 3.0 / 8.0).abs() < 1e-15 && (d[1] - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn an_intercept_only_model_recovers_the_log_odds_of_the_event_rate() {
+        let rows: Vec<[f64; 1]> = vec![[1.0]; 10];
+        let rows: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+        let y = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let fit = fit_logistic(
+            &design(&["(Intercept)"], &rows),
+            &y,
+            LogisticOptions::default(),
+        )
+        .unwrap();
+        assert!((fit.coefficients[0].estimate - (0.3f64 / 0.7).ln()).abs() < 1e-10);
+        // Var(logit p̂) = 1 / (n p (1 − p)), up to glm's use of the weights before the last step.
+        assert!((fit.coefficients[0].se - (1.0f64 / (10.0 * 0.3 * 0.7)).sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_covariate_that_splits_the_outcomes_perfectly_is_reported_as_separation() {
+        let xs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let rows: Vec<[f64; 2]> = xs.iter().map(|&x| [1.0, x]).collect();
+        let rows: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+        let y = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0];
+        let err = fit_logistic(
+            &design(&["(Intercept)", "dose"], &rows),
+            &y,
+            LogisticOptions::default(),
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, StatsError::Separation { .. }), "{message}");
+        assert!(message.contains("dose"), "{message}");
+    }
+
+    #[test]
+    fn a_column_that_copies_another_is_named_as_collinear() {
+        let rows: Vec<[f64; 3]> = (0..20).map(|i| [1.0, i as f64, 2.0 * i as f64]).collect();
+        let rows: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+        let y: Vec<f64> = (0..20).map(|i| ((i * 7) % 3 == 0) as u8 as f64).collect();
+        let err = fit_logistic(
+            &design(&["(Intercept)", "a", "twice_a"], &rows),
+            &y,
+            LogisticOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("twice_a:"), "{err}");
+    }
+
+    #[test]
+    fn an_outcome_other_than_zero_or_one_is_refused_with_its_row() {
+        let rows: Vec<[f64; 1]> = vec![[1.0]; 3];
+        let rows: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+        let err = fit_logistic(
+            &design(&["(Intercept)"], &rows),
+            &[0.0, 2.0, 1.0],
+            LogisticOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("row 2"), "{err}");
+    }
+
+    #[test]
+    fn the_c_statistic_is_one_for_perfect_ranking_and_one_half_for_ties() {
+        assert_eq!(
+            c_statistic(&[0.0, 0.0, 1.0, 1.0], &[0.1, 0.2, 0.3, 0.4]),
+            1.0
+        );
+        assert_eq!(c_statistic(&[0.0, 1.0, 0.0, 1.0], &[0.5; 4]), 0.5);
+    }
+
+    #[test]
+    fn hosmer_lemeshow_is_undefined_with_fewer_than_three_risk_groups() {
+        assert_eq!(
+            hosmer_lemeshow(&[0.0, 1.0, 0.0, 1.0], &[0.2, 0.2, 0.7, 0.7], 10),
+            None
+        );
+    }
+}

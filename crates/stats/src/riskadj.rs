@@ -1,0 +1,243 @@
+//! Risk-adjusted observed/expected: a patient-level logistic model (see `logistic`), its design
+//! matrix with R's treatment coding of categories, and per group observed, expected (Σp̂) and
+//! O/E with the exact (Garwood) Poisson 95% interval. Reference: R `glm` + `qchisq`, make.R.
+
+use crate::StatsError;
+use crate::logistic::{
+    Design, HosmerLemeshow, LogisticFit, LogisticOptions, c_statistic, fit_logistic,
+    hosmer_lemeshow,
+};
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Gamma};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A covariate column as read: a number per patient, or a category label per patient.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Covariate {
+    Numeric { name: String, values: Vec<f64> },
+    Categorical { name: String, values: Vec<String> },
+}
+
+/// The model matrix of `covariates` for `rows` patients, as R's `model.matrix` builds it: an
+/// intercept, each numeric covariate as given, each categorical one as 0/1 indicators for every
+/// level but the first in sorted (byte) order, named `name` + `level` (treatment contrasts).
+pub fn design_matrix(rows: usize, covariates: &[Covariate]) -> Result<Design, StatsError> {
+    let mut names = vec!["(Intercept)".to_string()];
+    // How each input column fills its output columns.
+    enum Fill<'a> {
+        Number(&'a [f64]),
+        Indicators(&'a [String], BTreeMap<&'a str, usize>),
+    }
+    let mut fills = Vec::with_capacity(covariates.len());
+    for covariate in covariates {
+        match covariate {
+            Covariate::Numeric { name, values } => {
+                check_length(name, values.len(), rows)?;
+                if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(StatsError::invalid(
+                        format!("{name}, row {}", i + 1),
+                        "is not a finite number",
+                    ));
+                }
+                names.push(name.clone());
+                fills.push(Fill::Number(values));
+            }
+            Covariate::Categorical { name, values } => {
+                check_length(name, values.len(), rows)?;
+                let levels: BTreeSet<&str> = values.iter().map(String::as_str).collect();
+                if levels.len() < 2 {
+                    return Err(StatsError::invalid(
+                        name.clone(),
+                        "has a single category, so it cannot explain any difference in risk",
+                    ));
+                }
+                let columns: BTreeMap<&str, usize> = levels
+                    .into_iter()
+                    .skip(1) // the first level is the reference
+                    .enumerate()
+                    .map(|(k, level)| {
+                        names.push(format!("{name}{level}"));
+                        (level, k)
+                    })
+                    .collect();
+                fills.push(Fill::Indicators(values, columns));
+            }
+        }
+    }
+    let p = names.len();
+    let mut values = vec![0.0; rows * p];
+    for (i, row) in values.chunks_exact_mut(p).enumerate() {
+        row[0] = 1.0;
+        let mut column = 1;
+        for fill in &fills {
+            match fill {
+                Fill::Number(v) => {
+                    row[column] = v[i];
+                    column += 1;
+                }
+                Fill::Indicators(labels, columns) => {
+                    if let Some(&k) = columns.get(labels[i].as_str()) {
+                        row[column + k] = 1.0;
+                    }
+                    column += columns.len();
+                }
+            }
+        }
+    }
+    Ok(Design {
+        names,
+        rows,
+        values,
+    })
+}
+
+fn check_length(name: &str, len: usize, rows: usize) -> Result<(), StatsError> {
+    if len == rows {
+        Ok(())
+    } else {
+        Err(StatsError::invalid(
+            name,
+            format!("has {len} values for {rows} patients"),
+        ))
+    }
+}
+
+/// The exact (Garwood) two-sided interval for the mean of a Poisson count:
+/// [qchisq(α/2, 2k)/2, qchisq(1 − α/2, 2k + 2)/2], the lower bound 0 when k = 0.
+/// `count` may be fractional (funnel plots use it for expected counts).
+pub fn exact_poisson_interval(count: f64, confidence: f64) -> (f64, f64) {
+    let alpha = 1.0 - confidence;
+    let quantile = |shape: f64, p: f64| {
+        Gamma::new(shape, 1.0)
+            .expect("a positive shape")
+            .inverse_cdf(p)
+    };
+    let lower = if count > 0.0 {
+        quantile(count, alpha / 2.0)
+    } else {
+        0.0
+    };
+    (lower, quantile(count + 1.0, 1.0 - alpha / 2.0))
+}
+
+/// One group's observed and expected outcomes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservedExpected {
+    pub group: String,
+    pub patients: usize,
+    pub observed: f64,
+    /// Σ of the fitted probabilities of the group's patients.
+    pub expected: f64,
+    pub oe: f64,
+    /// Exact Poisson 95% interval of the observed count, divided by the expected.
+    pub oe_lower: f64,
+    pub oe_upper: f64,
+}
+
+/// Observed, expected and O/E per group, ordered by group.
+pub fn observed_expected(groups: &[String], y: &[f64], fitted: &[f64]) -> Vec<ObservedExpected> {
+    let mut tally: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
+    for ((group, &y), &p) in groups.iter().zip(y).zip(fitted) {
+        let t = tally.entry(group.as_str()).or_default();
+        *t = (t.0 + 1, t.1 + y, t.2 + p);
+    }
+    tally
+        .into_iter()
+        .map(|(group, (patients, observed, expected))| {
+            let (lower, upper) = exact_poisson_interval(observed, 0.95);
+            ObservedExpected {
+                group: group.to_string(),
+                patients,
+                observed,
+                expected,
+                oe: observed / expected,
+                oe_lower: lower / expected,
+                oe_upper: upper / expected,
+            }
+        })
+        .collect()
+}
+
+/// A fitted risk model and what it says about each group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskAdjustment {
+    pub model: LogisticFit,
+    pub c_statistic: f64,
+    /// Deciles of risk; `None` when the model gives fewer than three distinct risk groups.
+    pub hosmer_lemeshow: Option<HosmerLemeshow>,
+    pub groups: Vec<ObservedExpected>,
+}
+
+/// Risk groups for the Hosmer–Lemeshow test: deciles of fitted risk.
+pub const HOSMER_LEMESHOW_GROUPS: usize = 10;
+
+/// Fits the risk model of `outcome` (0/1 per patient) on `covariates` and compares each group's
+/// observed outcomes with those the model expects for its patients.
+pub fn risk_adjust(
+    outcome: &[f64],
+    groups: &[String],
+    covariates: &[Covariate],
+    options: LogisticOptions,
+) -> Result<RiskAdjustment, StatsError> {
+    check_length("group", groups.len(), outcome.len())?;
+    let design = design_matrix(outcome.len(), covariates)?;
+    let model = fit_logistic(&design, outcome, options)?;
+    Ok(RiskAdjustment {
+        c_statistic: c_statistic(outcome, &model.fitted),
+        hosmer_lemeshow: hosmer_lemeshow(outcome, &model.fitted, HOSMER_LEMESHOW_GROUPS),
+        groups: observed_expected(groups, outcome, &model.fitted),
+        model,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_become_indicators_against_the_first_level_in_sorted_order() {
+        let ward = Covariate::Categorical {
+            name: "ward".into(),
+            values: ["c", "a", "b", "a"].map(String::from).to_vec(),
+        };
+        let age = Covariate::Numeric {
+            name: "age".into(),
+            values: vec![70.0, 50.0, 60.0, 80.0],
+        };
+        let d = design_matrix(4, &[age, ward]).unwrap();
+        assert_eq!(d.names, ["(Intercept)", "age", "wardb", "wardc"]);
+        assert_eq!(&d.values[..4], &[1.0, 70.0, 0.0, 1.0]); // ward c
+        assert_eq!(&d.values[4..8], &[1.0, 50.0, 0.0, 0.0]); // ward a, the reference
+    }
+
+    #[test]
+    fn a_category_with_one_level_is_refused() {
+        let only = Covariate::Categorical {
+            name: "sex".into(),
+            values: vec!["F".into(); 3],
+        };
+        assert!(
+            design_matrix(3, &[only])
+                .unwrap_err()
+                .to_string()
+                .starts_with("sex:")
+        );
+    }
+
+    #[test]
+    fn garwood_interval_for_zero_events_starts_at_zero_and_ends_at_minus_log_alpha_over_two() {
+        // With no events, the upper bound solves P(0; λ) = 0.025: λ = −ln 0.025.
+        let (lower, upper) = exact_poisson_interval(0.0, 0.95);
+        assert_eq!(lower, 0.0);
+        assert!((upper - -(0.025f64).ln()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn observed_over_expected_is_summed_per_group() {
+        let groups = ["b", "a", "b"].map(String::from).to_vec();
+        let oe = observed_expected(&groups, &[1.0, 0.0, 1.0], &[0.5, 0.25, 0.5]);
+        assert_eq!(oe[0].group, "a");
+        assert_eq!((oe[1].observed, oe[1].expected, oe[1].oe), (2.0, 1.0, 2.0));
+        assert!(oe[1].oe_lower < 2.0 && 2.0 < oe[1].oe_upper);
+    }
+}
