@@ -367,7 +367,7 @@ fn separation(design: &Design, beta: Option<&[f64]>, extreme: usize) -> StatsErr
     };
     StatsError::Separation {
         reason: format!(
-            "{extreme} rows have a fitted probability of exactly 0 or 1: the covariates predict the outcome perfectly and the coefficients have no finite estimate{named}"
+            "{extreme} rows have a fitted probability numerically 0 or 1: the covariates predict the outcome perfectly and the coefficients have no finite estimate{named}"
         ),
     }
 }

@@ -44,3 +44,57 @@ pub fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write>> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     })
 }
+
+/// The position of column `name` in the header of `path`, or an error listing the columns there.
+pub fn column_index(path: &Path, headers: &csv::StringRecord, name: &str) -> anyhow::Result<usize> {
+    headers.iter().position(|h| h == name).ok_or_else(|| {
+        let present: Vec<&str> = headers.iter().collect();
+        anyhow::anyhow!("{}: no column `{name}` (the header has: {})", path.display(), present.join(", "))
+    })
+}
+
+/// The line of `record` in its file (the header is line 1), for error messages.
+pub fn line(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, |p| p.line())
+}
+
+/// Field `column` (named `name`) of `record` as a finite number, or an error naming the file,
+/// line and column.
+pub fn number_field(path: &Path, record: &csv::StringRecord, column: usize, name: &str) -> anyhow::Result<f64> {
+    let text = record.get(column).unwrap_or("");
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        _ => anyhow::bail!(
+            "{}: line {}, column `{name}`: {} is not a number",
+            path.display(),
+            line(record),
+            if text.is_empty() { "an empty field".to_string() } else { format!("`{text}`") }
+        ),
+    }
+}
+
+/// Reads every record of `path`, with a CSV syntax error (e.g. a row with too many fields) or an
+/// empty file reported against the file.
+pub fn records(path: &Path) -> anyhow::Result<(csv::StringRecord, Vec<csv::StringRecord>)> {
+    let mut reader = csv_reader(path)?;
+    let headers = reader.headers().with_context(|| format!("{}: cannot read the header", path.display()))?.clone();
+    let records = reader
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{}: not a well-formed CSV file", path.display()))?;
+    if records.is_empty() {
+        anyhow::bail!("{}: no data rows (an empty file, or a header alone)", path.display());
+    }
+    Ok((headers, records))
+}
+
+/// Ends a command: its error, with the chain of causes, on standard error and a failing exit code.
+pub fn finish(result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! The command line: one subcommand per file in this folder; this file only dispatches.
 
+mod funnel;
 pub mod io;
+mod riskadj;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -15,8 +17,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // Analysis commands (pure statistics over files): one variant per file in cli/.
+    /// Funnel plot of groups against overdispersion-adjusted limits (FunnelPlotR's method)
+    Funnel(funnel::FunnelArgs),
+    /// Risk-adjusted observed/expected per group from a patient-level logistic model
+    Riskadj(riskadj::RiskAdjArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    match cli.command {
+        Command::Funnel(args) => io::finish(funnel::run(args)),
+        Command::Riskadj(args) => io::finish(riskadj::run(args)),
+    }
 }
