@@ -6,5 +6,7 @@ pub mod error;
 pub mod funnel;
 pub mod logistic;
 pub mod riskadj;
+pub mod rt;
+pub mod surveillance;
 
 pub use error::StatsError;

@@ -4,3 +4,5 @@
 mod funnel;
 #[path = "parity/riskadj.rs"]
 mod riskadj;
+#[path = "parity/surveillance.rs"]
+mod surveillance;
