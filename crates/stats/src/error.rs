@@ -7,6 +7,10 @@ pub enum StatsError {
     /// The input cannot be analysed by this method; `field` names the offending input.
     #[error("{field}: {reason}")]
     InvalidInput { field: String, reason: String },
+    /// One input row cannot be used; `row` counts data rows from 1 and `field` names the input
+    /// (`x`, `y` or `n`) so that a caller can name the file's own line and column.
+    #[error("row {row}, {field}: {reason}")]
+    InvalidObservation { row: usize, field: &'static str, reason: String },
     /// An iterative method did not converge.
     #[error("{method} did not converge: {reason}")]
     NoConvergence { method: &'static str, reason: String },

@@ -7,6 +7,7 @@ pub mod funnel;
 pub mod logistic;
 pub mod riskadj;
 pub mod rt;
+pub mod spc;
 pub mod surveillance;
 
 pub use error::StatsError;

@@ -6,3 +6,5 @@ mod funnel;
 mod riskadj;
 #[path = "parity/surveillance.rs"]
 mod surveillance;
+#[path = "parity/spc.rs"]
+mod spc;

@@ -1,0 +1,203 @@
+//! From (report, drug, event) occurrences to the 2×2 tables of every observed drug–event pair.
+//! Ids are integers interned by the caller; counting is sorting packed integer keys, which keeps a
+//! million-report database to a few hundred megabytes and well under a second.
+
+use super::Table;
+use crate::StatsError;
+use rayon::prelude::*;
+
+/// What a, b, c, d and N count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Margins {
+    /// Reports: a report naming the drug and the event counts once; N is the number of reports.
+    /// The usual unit of FAERS analyses.
+    Reports,
+    /// Drug–event pairs: each (report, drug, event) counts once in a, the margins and N, as in
+    /// vigipy's contingency table.
+    Pairs,
+}
+
+/// One observed drug–event pair and the number of reports (a) that name both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub drug: u32,
+    pub event: u32,
+    pub a: u64,
+}
+
+/// The observed pairs of a database with the margins of each drug and event and the total N.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contingency {
+    pub margins: Margins,
+    /// Sorted by drug, then event.
+    pub cells: Vec<Cell>,
+    pub drug_margins: Vec<u64>,
+    pub event_margins: Vec<u64>,
+    pub n: u64,
+}
+
+impl Contingency {
+    pub fn table(&self, cell: &Cell) -> Table {
+        let drug = self.drug_margins[cell.drug as usize];
+        let event = self.event_margins[cell.event as usize];
+        Table::from_margins(cell.a, drug, event, self.n)
+            .expect("margins counted from the same occurrences")
+    }
+}
+
+/// Counts the pairs of `occurrences` (report, drug, event), ids below `drugs` and `events`.
+/// Repeated occurrences of the same triple count once.
+pub fn count_cells(
+    occurrences: &[(u32, u32, u32)],
+    drugs: usize,
+    events: usize,
+    margins: Margins,
+) -> Result<Contingency, StatsError> {
+    let reports = occurrences
+        .iter()
+        .map(|o| o.0 as u64 + 1)
+        .max()
+        .unwrap_or(0);
+    if let Some(o) = occurrences
+        .iter()
+        .find(|o| o.1 as usize >= drugs || o.2 as usize >= events)
+    {
+        return Err(StatsError::invalid(
+            "occurrences",
+            format!("drug {} or event {} out of range", o.1, o.2),
+        ));
+    }
+    let (bits_drug, bits_event) = (bits(drugs as u64), bits(events as u64));
+    if bits(reports) + bits_drug + bits_event > 64 {
+        return Err(StatsError::invalid(
+            "occurrences",
+            format!("{reports} reports × {drugs} drugs × {events} events do not fit a 64-bit key"),
+        ));
+    }
+    let shift_report = bits_drug + bits_event;
+    let mut keys: Vec<u64> = occurrences
+        .par_iter()
+        .map(|&(r, d, e)| (r as u64) << shift_report | (d as u64) << bits_event | e as u64)
+        .collect();
+    keys.par_sort_unstable();
+    keys.dedup();
+
+    let event_mask = (1u64 << bits_event) - 1;
+    let drug_mask = (1u64 << bits_drug) - 1;
+    let mut drug_margins = vec![0u64; drugs];
+    let mut event_margins = vec![0u64; events];
+    // In report units a drug or event counts once per report: remember the last report that
+    // counted it (keys are sorted by report, so each report's occurrences are contiguous).
+    let mut drug_seen = vec![u64::MAX; drugs];
+    let mut event_seen = vec![u64::MAX; events];
+    let mut n = 0u64;
+    let mut last_report = u64::MAX;
+    let mut pair_keys = Vec::with_capacity(keys.len());
+    for &key in &keys {
+        let report = key >> shift_report;
+        let drug = ((key >> bits_event) & drug_mask) as usize;
+        let event = (key & event_mask) as usize;
+        pair_keys.push((drug as u64) << 32 | event as u64);
+        match margins {
+            Margins::Pairs => {
+                drug_margins[drug] += 1;
+                event_margins[event] += 1;
+                n += 1;
+            }
+            Margins::Reports => {
+                if report != last_report {
+                    n += 1;
+                    last_report = report;
+                }
+                if drug_seen[drug] != report {
+                    drug_seen[drug] = report;
+                    drug_margins[drug] += 1;
+                }
+                if event_seen[event] != report {
+                    event_seen[event] = report;
+                    event_margins[event] += 1;
+                }
+            }
+        }
+    }
+    drop(keys);
+    pair_keys.par_sort_unstable();
+    let mut cells: Vec<Cell> = Vec::new();
+    for key in pair_keys {
+        let (drug, event) = ((key >> 32) as u32, key as u32);
+        match cells.last_mut() {
+            Some(cell) if cell.drug == drug && cell.event == event => cell.a += 1,
+            _ => cells.push(Cell { drug, event, a: 1 }),
+        }
+    }
+    Ok(Contingency {
+        margins,
+        cells,
+        drug_margins,
+        event_margins,
+        n,
+    })
+}
+
+/// Bits needed to hold the values 0..count.
+fn bits(count: u64) -> u32 {
+    64 - count.saturating_sub(1).leading_zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Report 0 names drugs 0 and 1 with events 0 and 1; report 1 names drug 0 with event 0;
+    // report 2 names drug 1 with event 1, listed twice.
+    const OCCURRENCES: [(u32, u32, u32); 7] = [
+        (0, 0, 0),
+        (0, 0, 1),
+        (0, 1, 0),
+        (0, 1, 1),
+        (1, 0, 0),
+        (2, 1, 1),
+        (2, 1, 1),
+    ];
+
+    #[test]
+    fn in_report_units_a_report_counts_once_in_each_margin() {
+        let c = count_cells(&OCCURRENCES, 2, 2, Margins::Reports).unwrap();
+        assert_eq!(c.n, 3);
+        assert_eq!(c.drug_margins, vec![2, 2]);
+        assert_eq!(c.event_margins, vec![2, 2]);
+        let a: Vec<u64> = c.cells.iter().map(|cell| cell.a).collect();
+        assert_eq!(a, vec![2, 1, 1, 2]);
+        assert_eq!(
+            c.table(&c.cells[0]),
+            Table {
+                a: 2.0,
+                b: 0.0,
+                c: 0.0,
+                d: 1.0
+            }
+        );
+    }
+
+    #[test]
+    fn in_pair_units_every_distinct_pair_on_a_report_counts() {
+        let c = count_cells(&OCCURRENCES, 2, 2, Margins::Pairs).unwrap();
+        assert_eq!(c.n, 6);
+        assert_eq!(c.drug_margins, vec![3, 3]);
+        assert_eq!(c.event_margins, vec![3, 3]);
+        assert_eq!(
+            c.table(&c.cells[3]),
+            Table {
+                a: 2.0,
+                b: 1.0,
+                c: 1.0,
+                d: 2.0
+            }
+        );
+    }
+
+    #[test]
+    fn an_id_beyond_the_declared_range_is_refused() {
+        assert!(count_cells(&[(0, 2, 0)], 2, 2, Margins::Reports).is_err());
+    }
+}

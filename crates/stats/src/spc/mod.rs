@@ -1,0 +1,539 @@
+//! Statistical process control charts as qicharts2 0.8.1's `qic()` computes them: subgroups,
+//! centre lines, 3- and 2-sigma limits, phases (`part`), baselines (`freeze`), excluded points,
+//! the Anhøj runs rules and the sigma signal; Western Electric and Nelson rules as options.
+//! Reference: qicharts2 0.8.1 (R), attached with `library()` so `qic.screenedmr` is on; see
+//! tests/parity/spc.rs and docs/stats/spc.md.
+
+mod limits;
+pub mod rules;
+pub mod runs;
+
+use crate::StatsError;
+pub use rules::{RuleSet, rule_violations};
+pub use runs::{RunsAnalysis, anhoej, binomial_quantile};
+
+/// The chart types of `qic(chart = ...)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Chart {
+    /// Run chart: median centre line, no limits.
+    Run,
+    /// Individuals chart, sigma from the screened average moving range.
+    I,
+    /// Moving-range chart of the individuals.
+    Mr,
+    /// Subgroup means.
+    Xbar,
+    /// Subgroup standard deviations.
+    S,
+    /// Time between rare events: an I chart of y^(1/3.6), transformed back.
+    T,
+    /// Proportions.
+    P,
+    /// Laney's P′: proportions with between-subgroup variation.
+    PPrime,
+    /// Counts.
+    C,
+    /// Rates.
+    U,
+    /// Laney's U′: rates with between-subgroup variation.
+    UPrime,
+    /// Cases (or days) between events; median centre line.
+    G,
+}
+
+impl Chart {
+    pub const ALL: [Chart; 12] = [
+        Chart::Run,
+        Chart::I,
+        Chart::Mr,
+        Chart::Xbar,
+        Chart::S,
+        Chart::T,
+        Chart::P,
+        Chart::PPrime,
+        Chart::C,
+        Chart::U,
+        Chart::UPrime,
+        Chart::G,
+    ];
+
+    /// qicharts2's name for the chart (`run`, `i`, …, `pp`, `up`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Chart::Run => "run",
+            Chart::I => "i",
+            Chart::Mr => "mr",
+            Chart::Xbar => "xbar",
+            Chart::S => "s",
+            Chart::T => "t",
+            Chart::P => "p",
+            Chart::PPrime => "pp",
+            Chart::C => "c",
+            Chart::U => "u",
+            Chart::UPrime => "up",
+            Chart::G => "g",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Chart> {
+        Chart::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The name a quality team reads on the chart.
+    pub fn title(self) -> &'static str {
+        match self {
+            Chart::Run => "Run chart",
+            Chart::I => "I chart",
+            Chart::Mr => "MR chart",
+            Chart::Xbar => "Xbar chart",
+            Chart::S => "S chart",
+            Chart::T => "T chart",
+            Chart::P => "P chart",
+            Chart::PPrime => "P′ chart (Laney)",
+            Chart::C => "C chart",
+            Chart::U => "U chart",
+            Chart::UPrime => "U′ chart (Laney)",
+            Chart::G => "G chart",
+        }
+    }
+
+    /// Charts whose statistic is events over a denominator.
+    pub fn needs_denominator(self) -> bool {
+        matches!(self, Chart::P | Chart::PPrime | Chart::U | Chart::UPrime)
+    }
+
+    fn is_proportion(self) -> bool {
+        matches!(self, Chart::P | Chart::PPrime)
+    }
+
+    /// Charts of counts, where a negative y cannot be.
+    fn counts(self) -> bool {
+        matches!(
+            self,
+            Chart::P | Chart::PPrime | Chart::C | Chart::U | Chart::UPrime | Chart::G
+        )
+    }
+}
+
+/// `qic()`'s analysis arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Multiplies the plotted value, centre line and limits (e.g. 100 for percent).
+    pub multiply: f64,
+    /// The first `freeze` subgroups are the baseline for centre line and limits. As in qic(),
+    /// ignored when `part_at` is given.
+    pub freeze: Option<usize>,
+    /// Subgroup numbers (1-based) after which a new phase starts, with its own lines.
+    pub part_at: Vec<usize>,
+    /// Subgroup numbers (1-based) left out of every calculation (still drawn).
+    pub exclude: Vec<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            multiply: 1.0,
+            freeze: None,
+            part_at: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// The rows to chart. Rows with equal `x` form one subgroup; subgroups are ordered by `x`.
+/// A `None` y (or n) is a missing value, as R's NA.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a, K> {
+    pub x: &'a [K],
+    pub y: &'a [Option<f64>],
+    /// Denominators. Without them a P/P′ chart counts each row as one trial (y is 0 or 1).
+    pub n: Option<&'a [Option<f64>]>,
+}
+
+/// One subgroup on the chart. Quantities that do not exist are `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point<K> {
+    pub x: K,
+    /// Sum of the subgroup's y (qicharts2's `y.sum`).
+    pub y: Option<f64>,
+    /// Sum of the subgroup's denominators; `None` without denominators.
+    pub n: Option<f64>,
+    /// Number of non-missing y in the subgroup.
+    pub size: usize,
+    /// The plotted statistic (qicharts2's `y`), multiplied.
+    pub value: Option<f64>,
+    pub cl: Option<f64>,
+    pub lcl: Option<f64>,
+    pub ucl: Option<f64>,
+    pub lcl_95: Option<f64>,
+    pub ucl_95: Option<f64>,
+    /// The standard deviation of the plotted statistic (multiplied) where the limits are
+    /// cl ± 3·sigma before any clamping at 0 or 1; `None` for run, MR, T and G charts.
+    pub sigma: Option<f64>,
+    /// Outside the 3-sigma limits.
+    pub sigma_signal: bool,
+    /// The Anhøj rules signal for this point's phase.
+    pub runs_signal: bool,
+    /// Phase number, from 1.
+    pub part: usize,
+    /// Part of the baseline (`freeze`).
+    pub baseline: bool,
+    /// Not excluded.
+    pub include: bool,
+}
+
+/// qicharts2's `summary()` row for one phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartSummary {
+    pub part: usize,
+    pub runs: RunsAnalysis,
+    /// Number of points outside the 3-sigma limits.
+    pub sigma_signals: usize,
+    /// Mean of the centre line over the phase.
+    pub cl: Option<f64>,
+    /// Average lower and upper limits.
+    pub alcl: Option<f64>,
+    pub aucl: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlChart<K> {
+    pub chart: Chart,
+    pub points: Vec<Point<K>>,
+    pub parts: Vec<PartSummary>,
+    /// Why a quantity does not exist, or how an option was read (e.g. freeze ignored).
+    pub notes: Vec<String>,
+}
+
+/// A subgroup after aggregation, before any chart is computed. NaN stands for R's NA here
+/// only; nothing NaN leaves this module.
+#[derive(Debug, Clone)]
+struct Subgroup {
+    y_sum: f64,
+    y_len: usize,
+    y_mean: f64,
+    y_sd: f64,
+    n: f64,
+    value: f64,
+}
+
+/// Computes the chart as `qic(x, y, n, chart = ..., return.data = TRUE)` does.
+pub fn qic<K: Ord + Clone>(
+    chart: Chart,
+    rows: Rows<'_, K>,
+    options: &Options,
+) -> Result<ControlChart<K>, StatsError> {
+    validate_rows(chart, &rows)?;
+    let (keys, subgroups) = aggregate(chart, &rows);
+    let count = subgroups.len();
+    let mut notes = Vec::new();
+    let (part_of, baseline, include) = layout(count, options, &mut notes)?;
+
+    let got_n = rows.n.is_some() || chart.is_proportion();
+    let mut points = Vec::with_capacity(count);
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < count {
+        let part = part_of[start];
+        let end = (start..count)
+            .find(|&i| part_of[i] != part)
+            .unwrap_or(count);
+        let range = start..end;
+        let mut phase = limits::Phase {
+            sub: &subgroups[range.clone()],
+            value: subgroups[range.clone()].iter().map(|s| s.value).collect(),
+            base: range.clone().map(|i| baseline[i] && include[i]).collect(),
+        };
+        let lines = limits::compute(chart, &mut phase)?;
+        let runs = anhoej(
+            range
+                .clone()
+                .filter(|&i| include[i])
+                .map(|i| (phase.value[i - start], lines.cl)),
+        );
+        let runs_signal = runs.signal && chart != Chart::Mr;
+        if runs.n_useful == 0 {
+            notes.push(format!(
+                "part {part}: no runs analysis: no point lies off the centre line"
+            ));
+        }
+
+        let m = options.multiply;
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let first = points.len();
+        for i in range.clone() {
+            let j = i - start;
+            let value = finite(phase.value[j] * m);
+            let lcl = finite(lines.lcl[j] * m);
+            let ucl = finite(lines.ucl[j] * m);
+            let sigma_signal = match value {
+                Some(v) => ucl.is_some_and(|u| v > u) || lcl.is_some_and(|l| v < l),
+                None => false,
+            };
+            let s = &subgroups[i];
+            points.push(Point {
+                x: keys[i].clone(),
+                y: finite(s.y_sum),
+                n: if got_n { finite(s.n) } else { None },
+                size: s.y_len,
+                value,
+                cl: finite(lines.cl * m),
+                lcl,
+                ucl,
+                lcl_95: finite(lines.lcl_95[j] * m),
+                ucl_95: finite(lines.ucl_95[j] * m),
+                sigma: lines.sigma.as_ref().and_then(|s| finite(s[j] * m)),
+                sigma_signal,
+                runs_signal,
+                part,
+                baseline: baseline[i],
+                include: include[i],
+            });
+        }
+        let phase_points = &points[first..];
+        if phase_points
+            .iter()
+            .all(|p| p.ucl.is_none() && p.lcl.is_none())
+            && chart != Chart::Run
+        {
+            notes.push(format!(
+                "part {part}: no control limits: {}",
+                lines.why_none()
+            ));
+        }
+        parts.push(PartSummary {
+            part,
+            runs: RunsAnalysis {
+                signal: runs_signal,
+                ..runs
+            },
+            sigma_signals: phase_points.iter().filter(|p| p.sigma_signal).count(),
+            cl: mean_of(phase_points.iter().map(|p| p.cl)),
+            alcl: mean_of(phase_points.iter().map(|p| p.lcl)),
+            aucl: mean_of(phase_points.iter().map(|p| p.ucl)),
+        });
+        start = end;
+    }
+    Ok(ControlChart {
+        chart,
+        points,
+        parts,
+        notes,
+    })
+}
+
+fn mean_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let (sum, count) = values
+        .flatten()
+        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    (count > 0).then(|| sum / count as f64)
+}
+
+/// Rejects what no chart can be computed from, naming the row (1-based) and field.
+fn validate_rows<K>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> {
+    let bad = |row: usize, field: &'static str, reason: String| {
+        Err(StatsError::InvalidObservation {
+            row: row + 1,
+            field,
+            reason,
+        })
+    };
+    if rows.x.is_empty() {
+        return Err(StatsError::invalid("rows", "there are no rows to chart"));
+    }
+    if rows.x.len() != rows.y.len() || rows.n.is_some_and(|n| n.len() != rows.y.len()) {
+        return Err(StatsError::invalid(
+            "rows",
+            "x, y and n must have one value per row",
+        ));
+    }
+    if chart.needs_denominator() && !chart.is_proportion() && rows.n.is_none() {
+        return Err(StatsError::invalid(
+            "n",
+            format!(
+                "a {} needs denominators (the exposure of each subgroup)",
+                chart.title()
+            ),
+        ));
+    }
+    for (row, &y) in rows.y.iter().enumerate() {
+        let n = rows.n.and_then(|n| n[row]);
+        if let Some(y) = y {
+            if !y.is_finite() {
+                return bad(row, "y", format!("{y} is not a finite number"));
+            }
+            if chart.counts() && y < 0.0 {
+                return bad(row, "y", format!("a count cannot be negative ({y})"));
+            }
+            if chart == Chart::T && y <= 0.0 {
+                return bad(
+                    row,
+                    "y",
+                    format!("time between events must be greater than zero ({y})"),
+                );
+            }
+            if chart.is_proportion() && rows.n.is_none() && y > 1.0 {
+                return bad(
+                    row,
+                    "y",
+                    format!(
+                        "without denominators each row is one case, so y must be 0 or 1 (it is {y})"
+                    ),
+                );
+            }
+        }
+        if let Some(n) = n {
+            if !n.is_finite() || n < 0.0 {
+                return bad(
+                    row,
+                    "n",
+                    format!("a denominator must be a non-negative number ({n})"),
+                );
+            }
+            if chart.needs_denominator() && n == 0.0 {
+                return bad(row, "n", "zero denominator".to_string());
+            }
+            if chart.is_proportion() && y.is_some_and(|y| y > n) {
+                return bad(
+                    row,
+                    "y",
+                    format!(
+                        "numerator {} is above its denominator {n}",
+                        y.unwrap_or(0.0)
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Groups rows by x in x order (qic() splits by x) and summarises each subgroup.
+fn aggregate<K: Ord + Clone>(chart: Chart, rows: &Rows<'_, K>) -> (Vec<K>, Vec<Subgroup>) {
+    let mut order: Vec<usize> = (0..rows.x.len()).collect();
+    if !rows.x.windows(2).all(|w| w[0] <= w[1]) {
+        order.sort_by(|&a, &b| rows.x[a].cmp(&rows.x[b]));
+    }
+    // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
+    // number of rows with a y.
+    let bernoulli = chart.is_proportion() && rows.n.is_none();
+    let got_n = rows.n.is_some() || bernoulli;
+    let mut keys = Vec::new();
+    let mut subgroups = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let key = &rows.x[order[i]];
+        let mut j = i;
+        let (mut sum, mut len, mut n_sum, mut rows_in) = (0.0, 0usize, 0.0, 0usize);
+        while j < order.len() && rows.x[order[j]] == *key {
+            let r = order[j];
+            // qic() drops y and n together when either is missing (complete.cases).
+            let n = rows.n.map(|n| n[r]);
+            let y = if n == Some(None) { None } else { rows.y[r] };
+            if let Some(y) = y {
+                sum += y;
+                len += 1;
+                n_sum += match n {
+                    Some(Some(n)) => n,
+                    _ => 1.0,
+                };
+            }
+            rows_in += 1;
+            j += 1;
+        }
+        let mean = if len > 0 { sum / len as f64 } else { f64::NAN };
+        let sd = if len > 1 {
+            let ss: f64 = order[i..j]
+                .iter()
+                .filter_map(|&r| {
+                    if rows.n.map(|n| n[r]) == Some(None) {
+                        None
+                    } else {
+                        rows.y[r]
+                    }
+                })
+                .map(|y| (y - mean) * (y - mean))
+                .sum();
+            (ss / (len - 1) as f64).sqrt()
+        } else {
+            f64::NAN
+        };
+        // A single missing row is a missing sum, not zero (qicharts2 0.7.4).
+        let y_sum = if len == 0 && rows_in == 1 {
+            f64::NAN
+        } else {
+            sum
+        };
+        let value = if got_n { sum / n_sum } else { mean };
+        keys.push(key.clone());
+        subgroups.push(Subgroup {
+            y_sum,
+            y_len: len,
+            y_mean: mean,
+            y_sd: sd,
+            n: if got_n { n_sum } else { f64::NAN },
+            value,
+        });
+        i = j;
+    }
+    (keys, subgroups)
+}
+
+/// Phase, baseline and inclusion of each subgroup, as qic() lays them out.
+fn layout(
+    count: usize,
+    options: &Options,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<usize>, Vec<bool>, Vec<bool>), StatsError> {
+    if !(options.multiply.is_finite() && options.multiply > 0.0) {
+        return Err(StatsError::invalid("multiply", "must be a positive number"));
+    }
+    for &at in &options.part_at {
+        if at == 0 || at >= count {
+            return Err(StatsError::invalid(
+                "part",
+                format!(
+                    "a phase can start after subgroup 1 to {}, not after {at}",
+                    count.saturating_sub(1)
+                ),
+            ));
+        }
+    }
+    for &x in &options.exclude {
+        if x == 0 || x > count {
+            return Err(StatsError::invalid(
+                "exclude",
+                format!("subgroup {x} does not exist (there are {count})"),
+            ));
+        }
+    }
+    let mut freeze = options.freeze;
+    if let Some(f) = freeze {
+        if f == 0 {
+            return Err(StatsError::invalid(
+                "freeze",
+                "the baseline needs at least one subgroup",
+            ));
+        }
+        if !options.part_at.is_empty() {
+            notes.push("freeze is ignored when phases are given, as in qic()".to_string());
+            freeze = None;
+        }
+    }
+    let mut starts: Vec<usize> = options.part_at.clone();
+    starts.sort_unstable();
+    starts.dedup();
+    let part_of = (1..=count)
+        .map(|xx| 1 + starts.iter().filter(|&&s| s < xx).count())
+        .collect();
+    let baseline = (1..=count)
+        .map(|xx| freeze.is_none_or(|f| xx <= f))
+        .collect();
+    let include = (1..=count)
+        .map(|xx| !options.exclude.contains(&xx))
+        .collect();
+    Ok((part_of, baseline, include))
+}
+
+#[cfg(test)]
+mod tests;
