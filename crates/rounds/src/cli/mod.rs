@@ -3,6 +3,7 @@
 mod funnel;
 pub mod io;
 mod riskadj;
+mod spc;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,11 +22,14 @@ pub enum Command {
     Funnel(funnel::FunnelArgs),
     /// Risk-adjusted observed/expected per group from a patient-level logistic model
     Riskadj(riskadj::RiskAdjArgs),
+    /// Control chart with qicharts2's limits, Anhøj runs rules and the sigma signal
+    Spc(spc::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Funnel(args) => io::finish(funnel::run(args)),
         Command::Riskadj(args) => io::finish(riskadj::run(args)),
+        Command::Spc(args) => io::finish(spc::run(args)),
     }
 }

@@ -488,6 +488,12 @@ fn layout(
     if !(options.multiply.is_finite() && options.multiply > 0.0) {
         return Err(StatsError::invalid("multiply", "must be a positive number"));
     }
+    if !options.part_at.is_empty() && count < 2 {
+        return Err(StatsError::invalid(
+            "part",
+            "a single subgroup cannot be split into phases",
+        ));
+    }
     for &at in &options.part_at {
         if at == 0 || at >= count {
             return Err(StatsError::invalid(
