@@ -113,7 +113,12 @@ pub fn render_sized<K>(
     }
 
     draw_data(&mut svg, &frame, points, &labels, decimals);
-    draw_legend(&mut svg, &frame, chart.parts.iter().any(|p| p.runs.signal));
+    draw_legend(
+        &mut svg,
+        &frame,
+        chart.parts.iter().any(|p| p.runs.signal),
+        points.iter().any(|p| !p.include),
+    );
     svg.finish(&titles.title, &describe(chart, titles))
 }
 
@@ -252,7 +257,7 @@ fn draw_data<K>(
     svg.close_group();
 }
 
-fn draw_legend(svg: &mut Svg, frame: &Frame, runs_signal: bool) {
+fn draw_legend(svg: &mut Svg, frame: &Frame, runs_signal: bool, excluded: bool) {
     let y = frame.height - 12.0;
     let mut x = frame.left;
     svg.open_group("legend", Some("legend"));
@@ -275,6 +280,11 @@ fn draw_legend(svg: &mut Svg, frame: &Frame, runs_signal: bool) {
     );
     svg.text((x + 18.0, y), "control limits", Anchor::Start, 11.0, None);
     x += 110.0;
+    if excluded {
+        svg.marker((x, y - 4.0), Marker::Circle, 7.0, "none", None);
+        svg.text((x + 8.0, y), "excluded", Anchor::Start, 11.0, None);
+        x += 80.0;
+    }
     if runs_signal {
         svg.line(
             (x - 6.0, y - 4.0),

@@ -126,7 +126,7 @@ impl Frame {
         }
         let centre_x = (self.left + self.right) / 2.0;
         svg.text(
-            (centre_x, self.height - 14.0),
+            (centre_x, self.height - 30.0),
             &titles.x_label,
             Anchor::Middle,
             12.0,
