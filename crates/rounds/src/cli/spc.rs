@@ -126,15 +126,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
 
+    let written = Written {
+        chart: &result,
+        labels: &data.labels,
+        rules: violations.as_deref(),
+    };
     let format = Format::choose(args.format, args.output.as_deref(), Format::Json);
     let mut out = io::output(args.output.as_ref())?;
     match format {
-        Format::Json => write_json(&mut out, &result, &args, violations.as_deref())?,
-        Format::Csv => write_csv(&mut out, &result, violations.as_deref())?,
+        Format::Json => written.json(&mut out, args.rules.map(RulesArg::name))?,
+        Format::Csv => written.csv(&mut out)?,
         Format::Svg => {
             let titles = titles(&args, chart, data.n.is_some());
             out.write_all(
-                charts::control::render(&result, &titles, |x| x.label.clone()).as_bytes(),
+                charts::control::render(&result, &titles, |x| data.labels.get(x.row).to_string())
+                    .as_bytes(),
             )?;
         }
     }
@@ -142,27 +148,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A subgroup's x: ordered by `rank`, shown as `label`.
-#[derive(Debug, Clone)]
+/// A subgroup's x: ordered by `rank`; its text is row `row` of the x column. Small and `Copy`,
+/// because a chart of a million subgroups carries one per point.
+#[derive(Debug, Clone, Copy)]
 struct X {
-    rank: Rank,
-    label: String,
-}
-
-#[derive(Debug, Clone)]
-enum Rank {
-    Number(f64),
-    Text(String),
+    rank: f64,
+    row: u32,
 }
 
 impl Ord for X {
     fn cmp(&self, other: &Self) -> Ordering {
-        match (&self.rank, &other.rank) {
-            (Rank::Number(a), Rank::Number(b)) => a.total_cmp(b),
-            (Rank::Text(a), Rank::Text(b)) => a.cmp(b),
-            (Rank::Number(_), Rank::Text(_)) => Ordering::Less,
-            (Rank::Text(_), Rank::Number(_)) => Ordering::Greater,
-        }
+        self.rank.total_cmp(&other.rank)
     }
 }
 impl PartialOrd for X {
@@ -177,6 +173,34 @@ impl PartialEq for X {
 }
 impl Eq for X {}
 
+/// The x column's text, in one buffer rather than a string per row.
+#[derive(Debug, Default)]
+struct Labels {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Labels {
+    fn push(&mut self, label: &str) {
+        self.text.push_str(label);
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, row: u32) -> &str {
+        let row = row as usize;
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.text[start..self.ends[row]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len() as u32).map(|row| self.get(row))
+    }
+}
+
 /// ISO 8601 dates (2024-03, 2024-03-01, 2024-03-01T08:00…) sort as text in time order.
 fn iso_date(text: &str) -> bool {
     let b = text.as_bytes();
@@ -190,6 +214,7 @@ fn iso_date(text: &str) -> bool {
 
 struct Data {
     x: Vec<X>,
+    labels: Labels,
     y: Vec<Option<f64>>,
     n: Option<Vec<Option<f64>>>,
     /// File line of each row, for messages.
@@ -248,7 +273,7 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
         .map(|name| io::column_index(path, &headers, name))
         .transpose()?;
 
-    let mut labels = Vec::new();
+    let mut labels = Labels::default();
     let mut y = Vec::new();
     let mut n = n_col.map(|_| Vec::new());
     let mut lines = Vec::new();
@@ -258,7 +283,7 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
         .with_context(|| format!("{}: not a well-formed CSV file", path.display()))?
     {
         let line = io::line(&record);
-        labels.push(record.get(x_col).unwrap_or("").trim().to_string());
+        labels.push(record.get(x_col).unwrap_or("").trim());
         y.push(value(path, &record, y_col, &args.y)?);
         if let (Some(n), Some(col)) = (n.as_mut(), n_col) {
             n.push(value(
@@ -270,13 +295,13 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
         }
         lines.push(line);
     }
-    if labels.is_empty() {
+    if labels.len() == 0 {
         anyhow::bail!(
             "{}: no data rows (an empty file, or a header alone)",
             path.display()
         );
     }
-    if let Some(i) = labels.iter().position(|l| l.is_empty()) {
+    if let Some(i) = labels.iter().position(str::is_empty) {
         anyhow::bail!(
             "{}: line {}, column `{}`: the subgroup is empty",
             path.display(),
@@ -285,7 +310,8 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
         );
     }
     Ok(Data {
-        x: keys(labels),
+        x: keys(&labels),
+        labels,
         y,
         n,
         lines,
@@ -308,39 +334,41 @@ fn value(
     })
 }
 
-/// Subgroup keys: numbers if every label is one, ISO dates (as text), else order of appearance.
-fn keys(labels: Vec<String>) -> Vec<X> {
-    if labels
+/// Subgroup keys: numbers if every label is one, ISO dates (in time order), else the order in
+/// which labels first appear.
+fn keys(labels: &Labels) -> Vec<X> {
+    let numbers: Option<Vec<f64>> = labels
         .iter()
-        .all(|l| l.parse::<f64>().is_ok_and(f64::is_finite))
-    {
-        return labels
-            .into_iter()
-            .map(|l| X {
-                rank: Rank::Number(l.parse().unwrap_or(0.0)),
-                label: l,
+        .map(|l| l.parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect();
+    let ranks: Vec<f64> = if let Some(numbers) = numbers {
+        numbers
+    } else if labels.iter().all(iso_date) {
+        // Text order is time order for ISO dates: rank each row by its label's place among
+        // the distinct labels.
+        let mut distinct: Vec<&str> = labels.iter().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        labels
+            .iter()
+            .map(|l| distinct.binary_search(&l).unwrap_or(0) as f64)
+            .collect()
+    } else {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        labels
+            .iter()
+            .map(|l| {
+                let next = seen.len();
+                *seen.entry(l).or_insert(next) as f64
             })
-            .collect();
-    }
-    if labels.iter().all(|l| iso_date(l)) {
-        return labels
-            .into_iter()
-            .map(|l| X {
-                rank: Rank::Text(l.clone()),
-                label: l,
-            })
-            .collect();
-    }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    labels
+            .collect()
+    };
+    ranks
         .into_iter()
-        .map(|l| {
-            let next = seen.len();
-            let order = *seen.entry(l.clone()).or_insert(next);
-            X {
-                rank: Rank::Number(order as f64),
-                label: l,
-            }
+        .enumerate()
+        .map(|(row, rank)| X {
+            rank,
+            row: row as u32,
         })
         .collect()
 }
@@ -406,107 +434,112 @@ struct SummaryOut {
     aucl: Option<f64>,
 }
 
-fn points<'a, R>(
+/// A computed chart with what is needed to write it: the x text and any rule flags.
+struct Written<'a> {
     chart: &'a ControlChart<X>,
+    labels: &'a Labels,
     rules: Option<&'a [Vec<u8>]>,
-    write_rules: impl Fn(&[u8]) -> R + 'a,
-) -> impl Iterator<Item = PointOut<'a, R>> + 'a {
-    chart.points.iter().enumerate().map(move |(i, p)| PointOut {
-        x: &p.x.label,
-        y: p.y,
-        n: p.n,
-        value: p.value,
-        cl: p.cl,
-        lcl: p.lcl,
-        ucl: p.ucl,
-        lcl_95: p.lcl_95,
-        ucl_95: p.ucl_95,
-        sigma_signal: p.sigma_signal,
-        runs_signal: p.runs_signal,
-        part: p.part,
-        baseline: p.baseline,
-        rule_violations: rules.map(|r| write_rules(&r[i])),
-    })
 }
 
-fn write_json(
-    out: &mut dyn Write,
-    chart: &ControlChart<X>,
-    args: &Args,
-    rules: Option<&[Vec<u8>]>,
-) -> anyhow::Result<()> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        chart: &'static str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        rules: Option<&'static str>,
-        points: Vec<PointOut<'a, Vec<u8>>>,
-        summary: Vec<SummaryOut>,
+impl<'a> Written<'a> {
+    fn points<R>(
+        &self,
+        write_rules: impl Fn(&[u8]) -> R + 'a,
+    ) -> impl Iterator<Item = PointOut<'a, R>> + 'a {
+        let (labels, rules) = (self.labels, self.rules);
+        self.chart
+            .points
+            .iter()
+            .enumerate()
+            .map(move |(i, p)| PointOut {
+                x: labels.get(p.x.row),
+                y: p.y,
+                n: p.n,
+                value: p.value,
+                cl: p.cl,
+                lcl: p.lcl,
+                ucl: p.ucl,
+                lcl_95: p.lcl_95,
+                ucl_95: p.ucl_95,
+                sigma_signal: p.sigma_signal,
+                runs_signal: p.runs_signal,
+                part: p.part,
+                baseline: p.baseline,
+                rule_violations: rules.map(|r| write_rules(&r[i])),
+            })
     }
-    let summary = chart
-        .parts
-        .iter()
-        .map(|s| SummaryOut {
-            part: s.part,
-            n_obs: s.runs.n_obs,
-            n_useful: s.runs.n_useful,
-            longest_run: s.runs.longest_run,
-            longest_run_max: s.runs.longest_run_max,
-            n_crossings: s.runs.n_crossings,
-            n_crossings_min: s.runs.n_crossings_min,
-            runs_signal: s.runs.signal,
-            sigma_signal: s.sigma_signals,
-            cl: s.cl,
-            alcl: s.alcl,
-            aucl: s.aucl,
-        })
-        .collect();
-    let document = Document {
-        chart: chart.chart.code(),
-        rules: args.rules.map(RulesArg::name),
-        points: points(chart, rules, <[u8]>::to_vec).collect(),
-        summary,
-    };
-    serde_json::to_writer(&mut *out, &document)?;
-    out.write_all(b"\n")?;
-    Ok(())
-}
 
-fn write_csv(
-    out: &mut dyn Write,
-    chart: &ControlChart<X>,
-    rules: Option<&[Vec<u8>]>,
-) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    let joined = |r: &[u8]| r.iter().map(u8::to_string).collect::<Vec<_>>().join(";");
-    for point in points(chart, rules, joined) {
-        writer.serialize(point)?;
+    fn json(&self, out: &mut dyn Write, rules_name: Option<&'static str>) -> anyhow::Result<()> {
+        #[derive(Serialize)]
+        struct Document<'a> {
+            chart: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rules: Option<&'static str>,
+            points: Vec<PointOut<'a, Vec<u8>>>,
+            summary: Vec<SummaryOut>,
+        }
+        let summary = self
+            .chart
+            .parts
+            .iter()
+            .map(|s| SummaryOut {
+                part: s.part,
+                n_obs: s.runs.n_obs,
+                n_useful: s.runs.n_useful,
+                longest_run: s.runs.longest_run,
+                longest_run_max: s.runs.longest_run_max,
+                n_crossings: s.runs.n_crossings,
+                n_crossings_min: s.runs.n_crossings_min,
+                runs_signal: s.runs.signal,
+                sigma_signal: s.sigma_signals,
+                cl: s.cl,
+                alcl: s.alcl,
+                aucl: s.aucl,
+            })
+            .collect();
+        let document = Document {
+            chart: self.chart.chart.code(),
+            rules: rules_name,
+            points: self.points(<[u8]>::to_vec).collect(),
+            summary,
+        };
+        serde_json::to_writer(&mut *out, &document)?;
+        out.write_all(b"\n")?;
+        Ok(())
     }
-    writer.flush()?;
-    Ok(())
+
+    fn csv(&self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let mut writer = csv::Writer::from_writer(out);
+        let joined = |r: &[u8]| r.iter().map(u8::to_string).collect::<Vec<_>>().join(";");
+        for point in self.points(joined) {
+            writer.serialize(point)?;
+        }
+        writer.flush()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sorted(texts: &[&str]) -> Vec<String> {
+        let mut labels = Labels::default();
+        texts.iter().for_each(|t| labels.push(t));
+        let mut keys = keys(&labels);
+        keys.sort();
+        keys.iter().map(|k| labels.get(k.row).to_string()).collect()
+    }
+
     #[test]
     fn subgroups_sort_as_numbers_dates_or_in_file_order() {
-        let labels = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let mut numbers = keys(labels(&["10", "9", "10.0"]));
-        numbers.sort();
+        assert_eq!(sorted(&["10", "9", "10.0"]), ["9", "10", "10.0"]);
         assert_eq!(
-            numbers.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(),
-            ["9", "10", "10.0"]
+            sorted(&["2024-10", "2024-02", "2023-12", "2024-02"]),
+            ["2023-12", "2024-02", "2024-02", "2024-10"]
         );
-        assert_eq!(numbers[1], numbers[2], "10 and 10.0 are one subgroup");
-        let mut dates = keys(labels(&["2024-10", "2024-02", "2023-12"]));
-        dates.sort();
-        assert_eq!(dates[0].label, "2023-12");
-        let mut months = keys(labels(&["Jan", "Feb", "Mar", "Jan"]));
-        months.sort();
         assert_eq!(
-            months.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(),
+            sorted(&["Jan", "Feb", "Mar", "Jan"]),
             ["Jan", "Jan", "Feb", "Mar"]
         );
     }
@@ -514,12 +547,13 @@ mod tests {
     #[test]
     fn values_read_r_logicals_and_missing_values() {
         let path = Path::new("f.csv");
-        assert_eq!(value(path, 2, "y", "TRUE").unwrap(), Some(1.0));
-        assert_eq!(value(path, 2, "y", " NA ").unwrap(), None);
-        let err = value(path, 7, "deaths", "seven").unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "f.csv: line 7, column `deaths`: `seven` is not a number"
+        let record = csv::StringRecord::from(vec!["TRUE", "NA", "seven"]);
+        assert_eq!(value(path, &record, 0, "y").unwrap(), Some(1.0));
+        assert_eq!(value(path, &record, 1, "y").unwrap(), None);
+        let err = value(path, &record, 2, "deaths").unwrap_err().to_string();
+        assert!(
+            err.ends_with("column `deaths`: `seven` is not a number"),
+            "{err}"
         );
     }
 }
