@@ -8,24 +8,49 @@ use statrs::function::gamma::gamma_ur;
 /// R's left-continuity fuzz in its discrete quantile search.
 const FUZZ: f64 = 1.0 - 64.0 * f64::EPSILON;
 
-/// Smallest x ≥ 0 with cdf(x) ≥ p, searched from a normal-approximation start.
+/// Counts beyond this are not representable one by one in an f64.
+const LARGEST_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// Smallest x ≥ 0 with cdf(x) ≥ p: bracketed by doubling steps from a normal-approximation
+/// guess, then bisected, so a far-off guess or a huge quantile costs O(log) evaluations.
+/// NaN where no such count is representable.
 fn search(p: f64, mean: f64, sd: f64, cdf: impl Fn(f64) -> f64) -> f64 {
     let target = p * FUZZ;
+    let reaches = |x: f64| x >= 0.0 && cdf(x) >= target;
     let z = statrs::function::erf::erfc_inv(2.0 * (1.0 - p)) * std::f64::consts::SQRT_2;
-    let mut x = (mean + z * sd).floor().max(0.0);
-    if !x.is_finite() {
+    let guess = (mean + z * sd).floor().max(0.0);
+    if !(guess < LARGEST_COUNT) {
         return f64::NAN;
     }
-    if cdf(x) >= target {
-        while x > 0.0 && cdf(x - 1.0) >= target {
-            x -= 1.0;
+    // Invariant once bracketed: cdf(low) < target (or low = −1) and cdf(high) ≥ target.
+    let (mut low, mut high);
+    let mut step = 1.0;
+    if reaches(guess) {
+        high = guess;
+        low = guess - step;
+        while low >= 0.0 && reaches(low) {
+            high = low;
+            step *= 2.0;
+            low = high - step;
         }
+        low = low.max(-1.0);
     } else {
-        while cdf(x) < target {
-            x += 1.0;
+        low = guess;
+        high = guess + step;
+        while !reaches(high) {
+            if high >= LARGEST_COUNT {
+                return f64::NAN;
+            }
+            low = high;
+            step *= 2.0;
+            high = low + step;
         }
     }
-    x
+    while high - low > 1.0 {
+        let mid = ((low + high) / 2.0).floor();
+        if reaches(mid) { high = mid } else { low = mid }
+    }
+    high
 }
 
 /// `qpois(p, lambda)`.
@@ -58,6 +83,13 @@ mod tests {
         assert_eq!(qpois(0.95, 3.2), 6.0);
         assert_eq!(qpois(0.95, 0.01), 0.0);
         assert_eq!(qpois(0.95, 120.0), 138.0);
+    }
+
+    #[test]
+    fn a_quantile_far_from_the_normal_guess_is_found_without_stepping_one_by_one() {
+        // Tiny size: almost all mass at 0 but a very long tail; qnbinom(0.95, 1e-3, 1e-6) = 0.
+        assert_eq!(qnbinom(0.95, 1e-3, 1e-6), 0.0);
+        assert!(qnbinom(0.95, 1e6, 1e-9).is_finite());
     }
 
     #[test]

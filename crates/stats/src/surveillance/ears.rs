@@ -60,6 +60,11 @@ fn baseline_moments(counts: &[f64], t: usize, lag: usize, baseline: usize) -> (f
     (mean, var.sqrt())
 }
 
+/// R's `pmax(0, x)`: a NaN stays NaN (a flat baseline gives 0/0), where `f64::max` would hide it.
+fn pmax0(x: f64) -> f64 {
+    if x.is_nan() { x } else { x.max(0.0) }
+}
+
 /// Runs `earsC` on one series over `range` (0-based period indices). The expected value reported
 /// is the baseline mean (`earsC` itself stores none).
 pub fn ears_c(
@@ -116,16 +121,8 @@ pub fn ears_c(
                     // C3 = Σ max(0, C2 − 1) over t−2, t−1, t; the bound is the count at t that
                     // brings it to z (surveillance's form, floored at 0).
                     let (mean, sd) = baseline_moments(counts, t, 3, b);
-                    let earlier = (c2(t - 2) - 1.0).max(0.0) + (c2(t - 1) - 1.0).max(0.0);
-                    let upper = y + sigma(sd) * (z - earlier);
-                    (
-                        mean,
-                        if upper.is_nan() {
-                            upper
-                        } else {
-                            upper.max(0.0)
-                        },
-                    )
+                    let earlier = pmax0(c2(t - 2) - 1.0) + pmax0(c2(t - 1) - 1.0);
+                    (mean, pmax0(y + sigma(sd) * (z - earlier)))
                 }
             };
             if !upper.is_finite() {

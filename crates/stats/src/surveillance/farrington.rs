@@ -238,6 +238,17 @@ fn evaluate(
     if now < needed {
         return Evaluation::without_threshold(now, y_now, NoThreshold::HistoryTooShort { needed });
     }
+    // limit54: surveillance reports neither threshold nor expected value without enough recent
+    // cases, whatever the model says, so the model is not even fitted.
+    let (cases, periods) = c.limit54;
+    let recent: f64 = counts[now + 1 - periods..=now].iter().sum();
+    if recent < f64::from(cases) {
+        return Evaluation::without_threshold(
+            now,
+            y_now,
+            NoThreshold::TooFewRecentCases { cases, periods },
+        );
+    }
     let start = now - FREQUENCY * c.b - c.w;
     let labels = block_labels(now, start, c);
     // Factor levels are the labels present, in order; the current window's label is the
@@ -346,15 +357,6 @@ fn evaluate(
     };
     if !upper.is_finite() || !expected.is_finite() {
         return Evaluation::without_threshold(now, y_now, NoThreshold::NoFiniteBound);
-    }
-    let (cases, periods) = c.limit54;
-    let recent: f64 = counts[now + 1 - periods..=now].iter().sum();
-    if recent < f64::from(cases) {
-        return Evaluation::without_threshold(
-            now,
-            y_now,
-            NoThreshold::TooFewRecentCases { cases, periods },
-        );
     }
     Evaluation {
         index: now,
