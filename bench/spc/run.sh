@@ -33,7 +33,8 @@ best() { # best of three wall-clock runs of a command
 }
 
 rounds_csv=$(best "$ROUNDS" spc --chart p --input "$data" --format csv --output "$work/rounds.csv")
-rounds_json=$(best "$ROUNDS" spc --chart p --input "$data" --format json --output "$work/rounds.json")
+rounds_json=$(best "$ROUNDS" spc --chart p --input "$data" --format json --output "$work/rounds-all.json")
+rounds_signals=$(best "$ROUNDS" spc --chart p --input "$data" --format json --points signals --output "$work/rounds.json")
 rounds_cl=$(head -2 "$work/rounds.csv" | tail -1 | cut -d, -f5)
 rounds_runs=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['summary'][0]; print(s['longest_run'], s['longest_run_max'], s['n_crossings'], s['n_crossings_min'], s['runs_signal'])" "$work/rounds.json")
 
@@ -56,10 +57,13 @@ printf 'machine                                  %s cores, %s\n' "$(nproc)" "$(u
 printf 'subgroups                                %s (P chart, sizes 100-1000)\n' "$subgroups"
 printf 'rounds spc (read CSV + chart + Anhøj, write CSV)   %.3f s\n' "$rounds_csv"
 printf 'rounds spc (same, write JSON)                      %.3f s\n' "$rounds_json"
+printf 'rounds spc (same, JSON of summary + flagged points) %.3f s\n' "$rounds_signals"
 printf 'shewhart p_chart, rules=None (read_csv + chart)    %.3f s\n' "$shewhart_plain"
 printf 'shewhart p_chart, rules=nelson                     %.3f s\n' "$shewhart_nelson"
 printf 'ratio shewhart(None) / rounds (CSV out)            %.1fx\n' "$(echo "$shewhart_plain / $rounds_csv" | bc -l)"
 printf 'ratio shewhart(nelson) / rounds (CSV out)          %.1fx\n' "$(echo "$shewhart_nelson / $rounds_csv" | bc -l)"
+printf 'ratio shewhart(None) / rounds (flagged points)     %.1fx\n' "$(echo "$shewhart_plain / $rounds_signals" | bc -l)"
+printf 'ratio shewhart(nelson) / rounds (flagged points)   %.1fx\n' "$(echo "$shewhart_nelson / $rounds_signals" | bc -l)"
 printf 'centre line: rounds %s, shewhart %s\n' "$rounds_cl" "$shewhart_centre"
 printf 'rounds runs analysis (longest, max, crossings, min, signal): %s\n' "$rounds_runs"
 printf '1,000 charts x 36 points                %s\n' "$many"

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use serde::Serialize;
 use stats::StatsError;
-use stats::spc::{Chart, ControlChart, Options, Rows, RuleSet, qic, rule_violations};
+use stats::spc::{Chart, ControlChart, Options, Point, Rows, RuleSet, qic, rule_violations};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Write;
@@ -46,6 +46,11 @@ pub struct Args {
     /// Also apply a Shewhart zone rule set and report, per point, the rules it breaks.
     #[arg(long, value_enum)]
     rules: Option<RulesArg>,
+    /// Points to write to JSON or CSV: every subgroup, or only those outside the limits (or
+    /// breaking a `--rules` rule). For long series the summary and the flagged points are what
+    /// a reader acts on. The SVG always shows every point.
+    #[arg(long, value_enum, default_value = "all")]
+    points: PointsArg,
     /// Title of the SVG chart.
     #[arg(long)]
     title: Option<String>,
@@ -77,6 +82,12 @@ impl ChartArg {
         let code = self.to_possible_value().expect("every chart has a name");
         Chart::from_code(code.get_name()).expect("chart codes match stats::spc")
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PointsArg {
+    All,
+    Signals,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         chart: &result,
         labels: &data.labels,
         rules: violations.as_deref(),
+        only_signals: args.points == PointsArg::Signals,
     };
     let format = Format::choose(args.format, args.output.as_deref(), Format::Json);
     let mut out = io::output(args.output.as_ref())?;
@@ -277,13 +289,21 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
     let mut y = Vec::new();
     let mut n = n_col.map(|_| Vec::new());
     let mut lines = Vec::new();
-    let mut record = csv::StringRecord::new();
+    // Byte records: a million-row file is parsed without a string per field.
+    let mut record = csv::ByteRecord::new();
     while reader
-        .read_record(&mut record)
+        .read_byte_record(&mut record)
         .with_context(|| format!("{}: not a well-formed CSV file", path.display()))?
     {
-        let line = io::line(&record);
-        labels.push(record.get(x_col).unwrap_or("").trim());
+        let line = record.position().map_or(0, |p| p.line());
+        let label = std::str::from_utf8(record.get(x_col).unwrap_or(b"")).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: line {line}, column `{}`: not UTF-8 text",
+                path.display(),
+                args.x
+            )
+        })?;
+        labels.push(label.trim());
         y.push(value(path, &record, y_col, &args.y)?);
         if let (Some(n), Some(col)) = (n.as_mut(), n_col) {
             n.push(value(
@@ -322,15 +342,28 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
 /// A value cell: a number, TRUE/FALSE as 1/0, or missing (empty or NA, as R writes it).
 fn value(
     path: &Path,
-    record: &csv::StringRecord,
+    record: &csv::ByteRecord,
     column: usize,
     name: &str,
 ) -> anyhow::Result<Option<f64>> {
-    Ok(match record.get(column).unwrap_or("") {
-        "" | "NA" => None,
-        "TRUE" | "true" | "True" => Some(1.0),
-        "FALSE" | "false" | "False" => Some(0.0),
-        _ => Some(io::number_field(path, record, column, name)?),
+    let bytes = record.get(column).unwrap_or(b"");
+    Ok(match bytes {
+        b"" | b"NA" => None,
+        b"TRUE" | b"true" | b"True" => Some(1.0),
+        b"FALSE" | b"false" | b"False" => Some(0.0),
+        _ => match std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+        {
+            Some(v) if v.is_finite() => Some(v),
+            // The shared reader's message names file, line and column.
+            _ => {
+                let mut text = csv::StringRecord::from_byte_record_lossy(record.clone());
+                text.set_position(record.position().cloned());
+                io::number_field(path, &text, column, name)?;
+                anyhow::bail!("{}: column `{name}`: not a finite number", path.display())
+            }
+        },
     })
 }
 
@@ -439,6 +472,7 @@ struct Written<'a> {
     chart: &'a ControlChart<X>,
     labels: &'a Labels,
     rules: Option<&'a [Vec<u8>]>,
+    only_signals: bool,
 }
 
 impl<'a> Written<'a> {
@@ -446,27 +480,31 @@ impl<'a> Written<'a> {
         &self,
         write_rules: impl Fn(&[u8]) -> R + 'a,
     ) -> impl Iterator<Item = PointOut<'a, R>> + 'a {
-        let (labels, rules) = (self.labels, self.rules);
-        self.chart
+        let (labels, rules, only_signals) = (self.labels, self.rules, self.only_signals);
+        let flagged =
+            move |i: usize, p: &Point<X>| p.sigma_signal || rules.is_some_and(|r| !r[i].is_empty());
+        let chosen = self
+            .chart
             .points
             .iter()
             .enumerate()
-            .map(move |(i, p)| PointOut {
-                x: labels.get(p.x.row),
-                y: p.y,
-                n: p.n,
-                value: p.value,
-                cl: p.cl,
-                lcl: p.lcl,
-                ucl: p.ucl,
-                lcl_95: p.lcl_95,
-                ucl_95: p.ucl_95,
-                sigma_signal: p.sigma_signal,
-                runs_signal: p.runs_signal,
-                part: p.part,
-                baseline: p.baseline,
-                rule_violations: rules.map(|r| write_rules(&r[i])),
-            })
+            .filter(move |(i, p)| !only_signals || flagged(*i, p));
+        chosen.map(move |(i, p)| PointOut {
+            x: labels.get(p.x.row),
+            y: p.y,
+            n: p.n,
+            value: p.value,
+            cl: p.cl,
+            lcl: p.lcl,
+            ucl: p.ucl,
+            lcl_95: p.lcl_95,
+            ucl_95: p.ucl_95,
+            sigma_signal: p.sigma_signal,
+            runs_signal: p.runs_signal,
+            part: p.part,
+            baseline: p.baseline,
+            rule_violations: rules.map(|r| write_rules(&r[i])),
+        })
     }
 
     fn json(&self, out: &mut dyn Write, rules_name: Option<&'static str>) -> anyhow::Result<()> {
@@ -547,7 +585,7 @@ mod tests {
     #[test]
     fn values_read_r_logicals_and_missing_values() {
         let path = Path::new("f.csv");
-        let record = csv::StringRecord::from(vec!["TRUE", "NA", "seven"]);
+        let record = csv::ByteRecord::from(vec!["TRUE", "NA", "seven"]);
         assert_eq!(value(path, &record, 0, "y").unwrap(), Some(1.0));
         assert_eq!(value(path, &record, 1, "y").unwrap(), None);
         let err = value(path, &record, 2, "deaths").unwrap_err().to_string();

@@ -260,16 +260,24 @@ pub fn qic<K: Ord + Clone>(
 
         let m = options.multiply;
         let finite = |v: f64| v.is_finite().then_some(v);
-        let first = points.len();
+        // The summary is gathered in the same pass: a million-point chart is memory-bound.
+        let (mut cl_mean, mut lcl_mean, mut ucl_mean) =
+            (Mean::default(), Mean::default(), Mean::default());
+        let mut sigma_signals = 0;
         for i in range.clone() {
             let j = i - start;
             let value = finite(phase.value[j] * m);
+            let cl = finite(lines.cl * m);
             let lcl = finite(lines.lcl[j] * m);
             let ucl = finite(lines.ucl[j] * m);
             let sigma_signal = match value {
                 Some(v) => ucl.is_some_and(|u| v > u) || lcl.is_some_and(|l| v < l),
                 None => false,
             };
+            cl_mean.add(cl);
+            lcl_mean.add(lcl);
+            ucl_mean.add(ucl);
+            sigma_signals += usize::from(sigma_signal);
             let s = &subgroups[i];
             points.push(Point {
                 x: keys[i].clone(),
@@ -277,7 +285,7 @@ pub fn qic<K: Ord + Clone>(
                 n: if got_n { finite(s.n) } else { None },
                 size: s.y_len,
                 value,
-                cl: finite(lines.cl * m),
+                cl,
                 lcl,
                 ucl,
                 lcl_95: finite(lines.lcl_95[j] * m),
@@ -290,12 +298,7 @@ pub fn qic<K: Ord + Clone>(
                 include: include[i],
             });
         }
-        let phase_points = &points[first..];
-        if phase_points
-            .iter()
-            .all(|p| p.ucl.is_none() && p.lcl.is_none())
-            && chart != Chart::Run
-        {
+        if lcl_mean.count == 0 && ucl_mean.count == 0 && chart != Chart::Run {
             notes.push(format!(
                 "part {part}: no control limits: {}",
                 lines.why_none()
@@ -307,10 +310,10 @@ pub fn qic<K: Ord + Clone>(
                 signal: runs_signal,
                 ..runs
             },
-            sigma_signals: phase_points.iter().filter(|p| p.sigma_signal).count(),
-            cl: mean_of(phase_points.iter().map(|p| p.cl)),
-            alcl: mean_of(phase_points.iter().map(|p| p.lcl)),
-            aucl: mean_of(phase_points.iter().map(|p| p.ucl)),
+            sigma_signals,
+            cl: cl_mean.value(),
+            alcl: lcl_mean.value(),
+            aucl: ucl_mean.value(),
         });
         start = end;
     }
@@ -322,11 +325,24 @@ pub fn qic<K: Ord + Clone>(
     })
 }
 
-fn mean_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let (sum, count) = values
-        .flatten()
-        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
-    (count > 0).then(|| sum / count as f64)
+/// The mean of the quantities that exist (R's `mean(x, na.rm = TRUE)`, `None` for none).
+#[derive(Default)]
+struct Mean {
+    sum: f64,
+    count: usize,
+}
+
+impl Mean {
+    fn add(&mut self, v: Option<f64>) {
+        if let Some(v) = v {
+            self.sum += v;
+            self.count += 1;
+        }
+    }
+
+    fn value(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
 }
 
 /// Rejects what no chart can be computed from, naming the row (1-based) and field.
