@@ -328,3 +328,131 @@ fn a_p_chart_without_denominators_counts_each_row_as_one_case() {
     assert_eq!(chart.points[1].n, Some(4.0));
     assert_eq!(chart.points[0].cl, Some(3.0 / 8.0));
 }
+
+#[test]
+fn an_mr_chart_plots_moving_ranges_and_never_signals_runs() {
+    let x: Vec<u32> = (1..=12).collect();
+    // Rising steadily: every moving range is 1 except one, a run analysis would object.
+    let y: Vec<Option<f64>> = [
+        1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 20.0,
+    ]
+    .map(Some)
+    .to_vec();
+    let chart = qic(
+        Chart::Mr,
+        Rows {
+            x: &x,
+            y: &y,
+            n: None,
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        chart.points[0].value, None,
+        "the first point has no moving range"
+    );
+    let mean_range = (10.0 * 1.0 + 9.0) / 11.0;
+    assert!(close(chart.points[5].cl, Some(mean_range), 1e-15));
+    assert!(close(chart.points[5].ucl, Some(3.267 * mean_range), 1e-15));
+    assert!(close(
+        chart.points[5].ucl_95,
+        Some(3.267 / 3.0 * 2.0 * mean_range),
+        1e-15
+    ));
+    assert_eq!(chart.points[5].lcl, Some(0.0));
+    assert!(chart.points[11].sigma_signal);
+    assert!(chart.points.iter().all(|p| !p.runs_signal));
+}
+
+#[test]
+fn a_g_chart_centres_on_the_median_with_limits_from_the_mean() {
+    let x: Vec<u32> = (1..=7).collect();
+    let y: Vec<Option<f64>> = [3.0, 10.0, 1.0, 7.0, 30.0, 2.0, 12.0].map(Some).to_vec();
+    let chart = qic(
+        Chart::G,
+        Rows {
+            x: &x,
+            y: &y,
+            n: None,
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    let mean: f64 = 65.0 / 7.0;
+    assert_eq!(chart.points[0].cl, Some(7.0));
+    assert!(close(
+        chart.points[0].ucl,
+        Some(mean + 3.0 * (mean * (mean + 1.0)).sqrt()),
+        1e-15
+    ));
+    assert_eq!(
+        chart.points[0].lcl,
+        Some(0.0),
+        "days between events cannot be negative"
+    );
+    // The point on the median is not useful to the runs analysis.
+    assert_eq!(chart.parts[0].runs.n_useful, 6);
+}
+
+#[test]
+fn a_t_chart_centre_is_the_back_transformed_mean_of_the_transformed_times() {
+    let x: Vec<u32> = (1..=8).collect();
+    let times = [10.0, 20.0, 5.0, 40.0, 15.0, 25.0, 12.0, 30.0];
+    let y: Vec<Option<f64>> = times.map(Some).to_vec();
+    let chart = qic(
+        Chart::T,
+        Rows {
+            x: &x,
+            y: &y,
+            n: None,
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    let transformed_mean = times.iter().map(|t: &f64| t.powf(1.0 / 3.6)).sum::<f64>() / 8.0;
+    assert!(close(
+        chart.points[0].cl,
+        Some(transformed_mean.powf(3.6)),
+        1e-12
+    ));
+    assert!(
+        chart.points[0].cl.unwrap() < times.iter().sum::<f64>() / 8.0,
+        "the skew is taken out"
+    );
+    for (p, t) in chart.points.iter().zip(times) {
+        assert!(
+            close(p.value, Some(t), 1e-12),
+            "values are shown on their own scale"
+        );
+    }
+}
+
+#[test]
+fn an_xbar_chart_of_equal_subgroups_uses_a3_times_the_mean_sd() {
+    let x = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
+    let y: Vec<Option<f64>> = [5.0, 7.0, 6.0, 8.0, 4.0, 6.0, 5.0, 9.0, 7.0, 7.5, 6.5, 8.0]
+        .map(Some)
+        .to_vec();
+    let chart = qic(
+        Chart::Xbar,
+        Rows {
+            x: &x,
+            y: &y,
+            n: None,
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    let sd = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+    };
+    let values: Vec<f64> = y.iter().map(|v| v.unwrap()).collect();
+    let mean_sd = (sd(&values[0..4]) + sd(&values[4..8]) + sd(&values[8..12])) / 3.0;
+    let grand_mean = values.iter().sum::<f64>() / 12.0;
+    // A3 for n = 4 is 1.628 in the published tables.
+    let a3 = (chart.points[0].ucl.unwrap() - grand_mean) / mean_sd;
+    assert!((a3 - 1.628).abs() < 5e-4, "A3(4) = {a3}");
+    assert!(close(chart.points[0].cl, Some(grand_mean), 1e-15));
+}
