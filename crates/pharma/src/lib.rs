@@ -5,6 +5,7 @@
 pub mod error;
 pub mod faers;
 pub mod reports;
+pub mod signals;
 
 pub use error::PharmaError;
 pub use reports::{Interner, ReportPairs};

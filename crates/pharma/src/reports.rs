@@ -28,6 +28,24 @@ impl Interner {
         id
     }
 
+    /// Renumbers the ids so that they follow the names' order; returns the new id of each old one.
+    fn renumber_by_name(&mut self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
+        let mut new_id = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old as usize] = new as u32;
+        }
+        self.names = order
+            .iter()
+            .map(|&old| std::mem::take(&mut self.names[old as usize]))
+            .collect();
+        for id in self.ids.values_mut() {
+            *id = new_id[*id as usize];
+        }
+        new_id
+    }
+
     pub fn get(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()
     }
@@ -53,16 +71,42 @@ pub struct ReportPairs {
     pub events: Interner,
     /// (report, drug, event) ids; a triple may repeat (counting treats it once).
     pub occurrences: Vec<(u32, u32, u32)>,
+    /// Rows usually come grouped by report and drug: the last ids skip a hash look-up.
+    last_report: Option<(Box<str>, u32)>,
+    last_drug: Option<(Box<str>, u32)>,
 }
 
 impl ReportPairs {
     pub fn add(&mut self, report: &str, drug: &str, event: &str) {
-        let triple = (
-            self.reports.id(report),
-            self.drugs.id(drug),
-            self.events.id(event),
-        );
-        self.occurrences.push(triple);
+        let report = cached(&mut self.last_report, &mut self.reports, report);
+        let drug = cached(&mut self.last_drug, &mut self.drugs, drug);
+        let event = self.events.id(event);
+        self.occurrences.push((report, drug, event));
+    }
+}
+
+impl ReportPairs {
+    /// Renumbers drugs and events in the order of their names, so that pairs counted from the
+    /// occurrences come out sorted by drug name, then event name, without sorting the results.
+    pub fn order_by_name(&mut self) {
+        let drug = self.drugs.renumber_by_name();
+        let event = self.events.renumber_by_name();
+        for o in &mut self.occurrences {
+            o.1 = drug[o.1 as usize];
+            o.2 = event[o.2 as usize];
+        }
+        self.last_drug = None;
+    }
+}
+
+fn cached(last: &mut Option<(Box<str>, u32)>, names: &mut Interner, name: &str) -> u32 {
+    match last {
+        Some((previous, id)) if &**previous == name => *id,
+        _ => {
+            let id = names.id(name);
+            *last = Some((name.into(), id));
+            id
+        }
     }
 }
 
@@ -81,5 +125,21 @@ mod tests {
             (pairs.drugs.name(1), pairs.events.get("Rash")),
             ("IBUPROFEN", Some(1))
         );
+    }
+
+    #[test]
+    fn ordering_by_name_renumbers_drugs_and_events_alphabetically() {
+        let mut pairs = ReportPairs::default();
+        pairs.add("R1", "ZOLPIDEM", "Somnambulism");
+        pairs.add("R1", "ASPIRIN", "Fall");
+        pairs.order_by_name();
+        assert_eq!(
+            (pairs.drugs.name(0), pairs.events.name(0)),
+            ("ASPIRIN", "Fall")
+        );
+        assert_eq!(pairs.occurrences, vec![(0, 1, 1), (0, 0, 0)]);
+        assert_eq!(pairs.drugs.get("ZOLPIDEM"), Some(1));
+        pairs.add("R2", "ZOLPIDEM", "Fall");
+        assert_eq!(pairs.occurrences[2], (1, 1, 0));
     }
 }

@@ -21,50 +21,61 @@ pub struct IcEstimate {
 /// Dirichlet–beta model, with a normal 95% interval around the mean.
 pub fn ic_exact(table: &Table) -> IcEstimate {
     let n = table.n();
-    let drug = MarginMoments::new(table.drug_margin(), n);
-    let event = MarginMoments::new(table.event_margin(), n);
+    let drug = Moments::margin(table.drug_margin(), n);
+    let event = Moments::margin(table.event_margin(), n);
     ic_exact_with(
         table.a,
         table.drug_margin(),
         table.event_margin(),
         n,
+        Moments::count(table.a),
         drug,
         event,
     )
 }
 
-/// The digamma and trigamma terms of one margin, ψ(1+m) − ψ(2+N) and ψ₁(1+m) − ψ₁(2+N): a screen
-/// computes them once per drug and once per event instead of once per pair.
+/// Digamma and trigamma terms of the exact-moment IC that depend on one quantity only: a screen
+/// computes them once per drug, event or distinct count instead of once per pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MarginMoments {
+pub struct Moments {
     digamma: f64,
     trigamma: f64,
 }
 
-impl MarginMoments {
-    pub fn new(margin: f64, n: f64) -> MarginMoments {
-        // p1 = 1 + m and p1 + p2 = 2 + N in PhViD's notation.
-        MarginMoments {
+impl Moments {
+    /// ψ(1 + m) − ψ(2 + N) and ψ₁(1 + m) − ψ₁(2 + N) of a margin m (p1 = 1 + m and p1 + p2 = 2 + N
+    /// in PhViD's notation).
+    pub fn margin(margin: f64, n: f64) -> Moments {
+        Moments {
             digamma: digamma(1.0 + margin) - digamma(2.0 + n),
             trigamma: trigamma(1.0 + margin) - trigamma(2.0 + n),
         }
     }
+
+    /// ψ(1 + a) and ψ₁(1 + a) of the pair count (r1 = 1 + a).
+    pub fn count(a: f64) -> Moments {
+        Moments {
+            digamma: digamma(1.0 + a),
+            trigamma: trigamma(1.0 + a),
+        }
+    }
 }
 
-/// The exact-moment IC from the pair count, the margins, N and the margins' moment terms.
+/// The exact-moment IC from the pair count, the margins, N and their moment terms.
 pub fn ic_exact_with(
     a: f64,
     drug_margin: f64,
     event_margin: f64,
     n: f64,
-    drug: MarginMoments,
-    event: MarginMoments,
+    count: Moments,
+    drug: Moments,
+    event: Moments,
 ) -> IcEstimate {
     let r1 = 1.0 + a;
     let r2b = n - a - 1.0 + (2.0 + n) * (2.0 + n) / ((1.0 + event_margin) * (1.0 + drug_margin));
-    let mean = (digamma(r1) - digamma(r1 + r2b) - (drug.digamma + event.digamma)) / LN_2;
+    let mean = (count.digamma - digamma(r1 + r2b) - (drug.digamma + event.digamma)) / LN_2;
     let variance =
-        (trigamma(r1) - trigamma(r1 + r2b) + drug.trigamma + event.trigamma) / (LN_2 * LN_2);
+        (count.trigamma - trigamma(r1 + r2b) + drug.trigamma + event.trigamma) / (LN_2 * LN_2);
     let sd = variance.max(0.0).sqrt();
     IcEstimate {
         ic: mean,

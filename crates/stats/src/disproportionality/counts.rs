@@ -92,12 +92,12 @@ pub fn count_cells(
     let mut event_seen = vec![u64::MAX; events];
     let mut n = 0u64;
     let mut last_report = u64::MAX;
-    let mut pair_keys = Vec::with_capacity(keys.len());
+    let mut pair_counter = PairCounter::new(drugs, events, keys.len());
     for &key in &keys {
         let report = key >> shift_report;
         let drug = ((key >> bits_event) & drug_mask) as usize;
         let event = (key & event_mask) as usize;
-        pair_keys.push((drug as u64) << 32 | event as u64);
+        pair_counter.add(drug, event);
         match margins {
             Margins::Pairs => {
                 drug_margins[drug] += 1;
@@ -121,15 +121,7 @@ pub fn count_cells(
         }
     }
     drop(keys);
-    pair_keys.par_sort_unstable();
-    let mut cells: Vec<Cell> = Vec::new();
-    for key in pair_keys {
-        let (drug, event) = ((key >> 32) as u32, key as u32);
-        match cells.last_mut() {
-            Some(cell) if cell.drug == drug && cell.event == event => cell.a += 1,
-            _ => cells.push(Cell { drug, event, a: 1 }),
-        }
-    }
+    let cells = pair_counter.cells();
     Ok(Contingency {
         margins,
         cells,
@@ -137,6 +129,63 @@ pub fn count_cells(
         event_margins,
         n,
     })
+}
+
+/// Counts reports per (drug, event): a dense table when drugs × events is small enough (one
+/// increment per occurrence, no sort), else a sort of packed keys (FAERS has ~10⁵ drug names).
+enum PairCounter {
+    Dense { events: usize, counts: Vec<u32> },
+    Sparse(Vec<u64>),
+}
+
+impl PairCounter {
+    /// 2²⁵ cells: a 128 MB table at most.
+    const DENSE_LIMIT: usize = 1 << 25;
+
+    fn new(drugs: usize, events: usize, occurrences: usize) -> PairCounter {
+        match drugs.checked_mul(events) {
+            Some(cells) if cells <= Self::DENSE_LIMIT => PairCounter::Dense {
+                events,
+                counts: vec![0; cells],
+            },
+            _ => PairCounter::Sparse(Vec::with_capacity(occurrences)),
+        }
+    }
+
+    fn add(&mut self, drug: usize, event: usize) {
+        match self {
+            PairCounter::Dense { events, counts } => counts[drug * *events + event] += 1,
+            PairCounter::Sparse(keys) => keys.push((drug as u64) << 32 | event as u64),
+        }
+    }
+
+    /// The observed pairs, sorted by drug, then event.
+    fn cells(self) -> Vec<Cell> {
+        match self {
+            PairCounter::Dense { events, counts } => counts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| **a > 0)
+                .map(|(i, &a)| Cell {
+                    drug: (i / events) as u32,
+                    event: (i % events) as u32,
+                    a: a as u64,
+                })
+                .collect(),
+            PairCounter::Sparse(mut keys) => {
+                keys.par_sort_unstable();
+                let mut cells: Vec<Cell> = Vec::new();
+                for key in keys {
+                    let (drug, event) = ((key >> 32) as u32, key as u32);
+                    match cells.last_mut() {
+                        Some(cell) if cell.drug == drug && cell.event == event => cell.a += 1,
+                        _ => cells.push(Cell { drug, event, a: 1 }),
+                    }
+                }
+                cells
+            }
+        }
+    }
 }
 
 /// Bits needed to hold the values 0..count.
@@ -193,6 +242,38 @@ mod tests {
                 c: 1.0,
                 d: 2.0
             }
+        );
+    }
+
+    #[test]
+    fn the_dense_and_the_sorting_counters_agree() {
+        let mut dense = PairCounter::new(3, 4, 0);
+        let mut sparse = PairCounter::Sparse(Vec::new());
+        for (d, e) in [(2, 3), (0, 1), (2, 3), (1, 0), (0, 1), (0, 1)] {
+            dense.add(d, e);
+            sparse.add(d, e);
+        }
+        let cells = dense.cells();
+        assert_eq!(cells, sparse.cells());
+        assert_eq!(
+            cells,
+            vec![
+                Cell {
+                    drug: 0,
+                    event: 1,
+                    a: 3
+                },
+                Cell {
+                    drug: 1,
+                    event: 0,
+                    a: 1
+                },
+                Cell {
+                    drug: 2,
+                    event: 3,
+                    a: 2
+                }
+            ]
         );
     }
 

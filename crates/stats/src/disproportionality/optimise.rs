@@ -98,7 +98,6 @@ pub fn nelder_mead(
 pub struct Minimum {
     pub x: Vector,
     pub value: f64,
-    pub gradient: Vector,
     pub evaluations: usize,
     /// The projected gradient met the tolerance (rather than the iteration limit being reached).
     pub converged: bool,
@@ -107,7 +106,8 @@ pub struct Minimum {
 /// Projected BFGS with Armijo backtracking. `fg` returns the value and the gradient. A coordinate
 /// on a bound whose gradient pushes outward is held there: that is how a degenerate optimum (a
 /// component collapsing to a point mass) is reached and reported rather than chased to infinity.
-/// Converges when the Newton decrement gᵀHg falls below `tol` (the objective's own units).
+/// Converges when the Newton decrement gᵀHg, or the gain of a step, falls below `tol` (the
+/// objective's own units).
 pub fn bfgs(
     fg: &mut dyn FnMut(&Vector) -> (f64, Vector),
     x0: &Vector,
@@ -179,7 +179,10 @@ pub fn bfgs(
         x = xn;
         fx = fnew;
         g = gn;
-        if progress.abs() < tol * 1e-3 && s.iter().all(|v| v.abs() < 1e-10) {
+        // A step that gains less than the tolerance ends the search: along a flat ridge (a
+        // component collapsing to a point mass) the decrement can stay above it while the
+        // objective no longer moves.
+        if progress.abs() < tol {
             converged = true;
             break;
         }
@@ -187,7 +190,6 @@ pub fn bfgs(
     Minimum {
         x,
         value: fx,
-        gradient: g,
         evaluations,
         converged,
     }

@@ -2,8 +2,8 @@
 //! (or given). Terms that depend on one margin or on the count alone are computed once per drug,
 //! event or distinct count, and pairs are processed in parallel.
 
-use super::bcpnn::{IcEstimate, MarginMoments, ShrinkageQuantiles, ic_exact_with};
-use super::counts::Contingency;
+use super::bcpnn::{IcEstimate, Moments, ShrinkageQuantiles, ic_exact_with};
+use super::counts::{Cell, Contingency};
 use super::frequentist::{
     RatioEstimate, chi_square, chi_square_yates, evans_signal, prr, ror, ror_signal,
 };
@@ -107,49 +107,86 @@ pub fn screen(contingency: &Contingency, options: &ScreenOptions) -> Result<Scre
     };
     drop(fit_pairs);
 
-    let drug_moments: Vec<MarginMoments> = contingency
+    let drug_moments: Vec<Moments> = contingency
         .drug_margins
         .par_iter()
-        .map(|&m| MarginMoments::new(m as f64, n))
+        .map(|&m| Moments::margin(m as f64, n))
         .collect();
-    let event_moments: Vec<MarginMoments> = contingency
+    let event_moments: Vec<Moments> = contingency
         .event_margins
         .par_iter()
-        .map(|&m| MarginMoments::new(m as f64, n))
+        .map(|&m| Moments::margin(m as f64, n))
         .collect();
-    let mut counts: Vec<u64> = contingency
+    let selected: Vec<&Cell> = contingency
         .cells
         .iter()
-        .map(|c| c.a)
-        .filter(|&a| a >= options.min_count)
+        .filter(|c| c.a >= options.min_count)
         .collect();
+    let mut counts: Vec<u64> = selected.iter().map(|c| c.a).collect();
     counts.sort_unstable();
     counts.dedup();
-    let per_count: Vec<(ShrinkageQuantiles, CountTerms)> = counts
+    let per_count: Vec<CountCache> = counts
         .par_iter()
-        .map(|&a| {
-            (
-                ShrinkageQuantiles::for_count(a as f64),
-                CountTerms::new(&prior, a),
-            )
+        .map(|&a| CountCache {
+            shrinkage: ShrinkageQuantiles::for_count(a as f64),
+            moments: Moments::count(a as f64),
+            terms: CountTerms::new(&prior, a),
         })
         .collect();
+    if selected.is_empty() {
+        return Ok(Screen {
+            prior,
+            n_star,
+            log_likelihood,
+            fit,
+            pairs: Vec::new(),
+        });
+    }
+    let cache = |a: u64| &per_count[counts.binary_search(&a).expect("count was collected")];
 
-    let pairs: Vec<PairSignal> = contingency
-        .cells
+    // The MGPS posterior depends on the pair only through (a, E), and pairs whose count and
+    // margins agree share it; the quantile root-finding is the costliest step, so it is done
+    // once per distinct (a, E).
+    let mut keys: Vec<(u64, u64, u32)> = selected
         .par_iter()
-        .filter(|c| c.a >= options.min_count)
-        .map(|cell| {
+        .enumerate()
+        .map(|(i, c)| (c.a, expected(c.drug, c.event).to_bits(), i as u32))
+        .collect();
+    keys.par_sort_unstable();
+    let mut runs: Vec<usize> = vec![0];
+    for k in 1..keys.len() {
+        if (keys[k].0, keys[k].1) != (keys[k - 1].0, keys[k - 1].1) {
+            runs.push(k);
+        }
+    }
+    runs.push(keys.len());
+    let distinct: Vec<EbEstimate> = runs
+        .par_windows(2)
+        .map(|w| {
+            let (a, e, _) = keys[w[0]];
+            posterior_with(&prior, &cache(a).terms, f64::from_bits(e))
+        })
+        .collect();
+    let mut eb = vec![distinct[0]; selected.len()];
+    for (w, value) in runs.windows(2).zip(&distinct) {
+        for key in &keys[w[0]..w[1]] {
+            eb[key.2 as usize] = *value;
+        }
+    }
+    drop(keys);
+
+    let pairs: Vec<PairSignal> = selected
+        .par_iter()
+        .zip(eb.par_iter())
+        .map(|(cell, eb)| {
             let table = contingency.table(cell);
             let e = table.expected();
             let a = table.a;
-            let (shrinkage, terms) =
-                &per_count[counts.binary_search(&cell.a).expect("count was collected")];
+            let count = cache(cell.a);
             let prr = prr(&table);
             let chi2_yates = chi_square_yates(&table);
             let ror = ror(&table);
-            let ic = shrinkage.ic(a, e);
-            let eb = posterior_with(&prior, terms, e);
+            let ic = count.shrinkage.ic(a, e);
             PairSignal {
                 drug: cell.drug,
                 event: cell.event,
@@ -165,6 +202,7 @@ pub fn screen(contingency: &Contingency, options: &ScreenOptions) -> Result<Scre
                     table.drug_margin(),
                     table.event_margin(),
                     n,
+                    count.moments,
                     drug_moments[cell.drug as usize],
                     event_moments[cell.event as usize],
                 ),
@@ -175,7 +213,7 @@ pub fn screen(contingency: &Contingency, options: &ScreenOptions) -> Result<Scre
                 prr,
                 ror,
                 ic,
-                eb,
+                eb: *eb,
             }
         })
         .collect();
@@ -186,6 +224,13 @@ pub fn screen(contingency: &Contingency, options: &ScreenOptions) -> Result<Scre
         fit,
         pairs,
     })
+}
+
+/// The terms of every method that depend on the pair count alone.
+struct CountCache {
+    shrinkage: ShrinkageQuantiles,
+    moments: Moments,
+    terms: CountTerms,
 }
 
 #[cfg(test)]
