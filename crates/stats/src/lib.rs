@@ -2,12 +2,13 @@
 //! Each method names the reference implementation it is checked against in its module docs, and
 //! `tests/parity.rs` holds the parity tests against values produced by that reference.
 
+pub mod disproportionality;
 pub mod error;
 pub mod funnel;
 pub mod logistic;
 pub mod riskadj;
-pub mod rt;
 pub mod spc;
+pub mod rt;
 pub mod surveillance;
 
 pub use error::StatsError;

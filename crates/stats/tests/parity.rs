@@ -2,6 +2,8 @@
 //! Fixtures live in `tests/fixtures/<area>/`; the tests never need R or Python.
 #[path = "parity/funnel.rs"]
 mod funnel;
+#[path = "parity/pv.rs"]
+mod pv;
 #[path = "parity/riskadj.rs"]
 mod riskadj;
 #[path = "parity/surveillance.rs"]
