@@ -3,7 +3,6 @@
 //! is NaN in R too); `qic()` turns every non-finite limit into "does not exist".
 
 use super::{Chart, Subgroup};
-use crate::StatsError;
 use statrs::function::gamma::ln_gamma;
 
 /// Nelson's (1982) upper limit for moving ranges, D4 for n = 2: moving ranges at or above
@@ -175,9 +174,9 @@ fn c5(n: f64) -> f64 {
 }
 
 /// Centre and limits of one phase, replacing the plotted statistic where the chart does.
-pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Result<Lines, StatsError> {
+pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Lines {
     let len = phase.value.len();
-    Ok(match chart {
+    match chart {
         Chart::Run => Lines::none(chart, median(phase.baseline_values()), len),
         Chart::I => individuals(chart, phase),
         Chart::T => {
@@ -210,11 +209,9 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Result<Lines, Stat
             lines
         }
         Chart::Mr => {
-            let mut ranges = vec![f64::NAN; len];
-            for i in 1..len {
-                ranges[i] = (phase.value[i] - phase.value[i - 1]).abs();
-            }
-            phase.value = ranges;
+            // The first point of a phase has no moving range.
+            let ranges = phase.value.windows(2).map(|w| (w[1] - w[0]).abs());
+            phase.value = std::iter::once(f64::NAN).chain(ranges).take(len).collect();
             let cl = mean(phase.baseline_values());
             Lines {
                 chart,
@@ -273,7 +270,7 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Result<Lines, Stat
             lines.cl = median(phase.baseline_values());
             lines
         }
-    })
+    }
 }
 
 /// I chart: mean centre line, sigma = screened average moving range / d2 (Montgomery 6.33).

@@ -227,7 +227,11 @@ pub fn qic<K: Ord + Clone>(
     let (keys, subgroups) = aggregate(chart, &rows);
     let count = subgroups.len();
     let mut notes = Vec::new();
-    let (part_of, baseline, include) = layout(count, options, &mut notes)?;
+    let Layout {
+        part_of,
+        baseline,
+        include,
+    } = layout(count, options, &mut notes)?;
 
     let got_n = rows.n.is_some() || chart.is_proportion();
     let mut points = Vec::with_capacity(count);
@@ -244,7 +248,7 @@ pub fn qic<K: Ord + Clone>(
             value: subgroups[range.clone()].iter().map(|s| s.value).collect(),
             base: range.clone().map(|i| baseline[i] && include[i]).collect(),
         };
-        let lines = limits::compute(chart, &mut phase)?;
+        let lines = limits::compute(chart, &mut phase);
         let runs = anhoej(
             range
                 .clone()
@@ -495,12 +499,15 @@ fn aggregate<K: Ord + Clone>(chart: Chart, rows: &Rows<'_, K>) -> (Vec<K>, Vec<S
     (keys, subgroups)
 }
 
+/// Each subgroup's phase number, whether it is in the baseline, and whether it is included.
+struct Layout {
+    part_of: Vec<usize>,
+    baseline: Vec<bool>,
+    include: Vec<bool>,
+}
+
 /// Phase, baseline and inclusion of each subgroup, as qic() lays them out.
-fn layout(
-    count: usize,
-    options: &Options,
-    notes: &mut Vec<String>,
-) -> Result<(Vec<usize>, Vec<bool>, Vec<bool>), StatsError> {
+fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<Layout, StatsError> {
     if !(options.multiply.is_finite() && options.multiply > 0.0) {
         return Err(StatsError::invalid("multiply", "must be a positive number"));
     }
@@ -554,7 +561,11 @@ fn layout(
     let include = (1..=count)
         .map(|xx| !options.exclude.contains(&xx))
         .collect();
-    Ok((part_of, baseline, include))
+    Ok(Layout {
+        part_of,
+        baseline,
+        include,
+    })
 }
 
 #[cfg(test)]
