@@ -15,7 +15,6 @@ data = pd.read_csv(path)
 read = time.perf_counter()
 result = sw.p_chart(data, defectives="y", size="n", rules=None if rules == "none" else rules)
 done = time.perf_counter()
-centre = result.params.get("center", result.params.get("cl", result.params)) if isinstance(result.params, dict) else result.params
 print(f"read_seconds {read - start:.4f}")
 print(f"chart_seconds {done - read:.4f}")
-print(f"centre {centre}")
+print(f"centre {result.stats['p_center']}")
