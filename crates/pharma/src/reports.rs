@@ -28,6 +28,15 @@ impl Interner {
         id
     }
 
+    /// Maps every id of `other` to this interner's id for the same key, adding the new ones.
+    fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        let mut map = vec![0u32; other.len()];
+        for (key, &id) in &other.ids {
+            map[id as usize] = self.id_keyed(key, &other.names[id as usize]);
+        }
+        map
+    }
+
     /// Renumbers the ids so that they follow the names' order; returns the new id of each old one.
     fn renumber_by_name(&mut self) -> Vec<u32> {
         let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
@@ -86,6 +95,22 @@ impl ReportPairs {
 }
 
 impl ReportPairs {
+    /// Appends the occurrences of `other` (read, say, from another part of the same file),
+    /// mapping its ids to this set's.
+    pub fn append(&mut self, other: ReportPairs) {
+        let reports = self.reports.absorb(&other.reports);
+        let drugs = self.drugs.absorb(&other.drugs);
+        let events = self.events.absorb(&other.events);
+        self.occurrences.extend(
+            other
+                .occurrences
+                .iter()
+                .map(|&(r, d, e)| (reports[r as usize], drugs[d as usize], events[e as usize])),
+        );
+        self.last_report = None;
+        self.last_drug = None;
+    }
+
     /// Renumbers drugs and events in the order of their names, so that pairs counted from the
     /// occurrences come out sorted by drug name, then event name, without sorting the results.
     pub fn order_by_name(&mut self) {
@@ -141,5 +166,20 @@ mod tests {
         assert_eq!(pairs.drugs.get("ZOLPIDEM"), Some(1));
         pairs.add("R2", "ZOLPIDEM", "Fall");
         assert_eq!(pairs.occurrences[2], (1, 1, 0));
+    }
+
+    #[test]
+    fn appending_maps_the_other_sets_names_onto_this_ones_ids() {
+        let mut first = ReportPairs::default();
+        first.add("R1", "ASPIRIN", "Fall");
+        let mut second = ReportPairs::default();
+        second.add("R2", "ZOLPIDEM", "Fall");
+        second.add("R1", "ASPIRIN", "Rash");
+        first.append(second);
+        assert_eq!(first.occurrences, vec![(0, 0, 0), (1, 1, 0), (0, 0, 1)]);
+        assert_eq!(
+            (first.reports.len(), first.drugs.len(), first.events.len()),
+            (2, 2, 2)
+        );
     }
 }
