@@ -9,13 +9,95 @@ use crate::logistic::{
 };
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Gamma};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
+
+/// A column of labels (a category, a group) stored once per distinct label: each row holds the
+/// code of its label. Building it from a million rows allocates one string per label, not per row.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    /// Distinct labels in order of first appearance; `codes` index into it.
+    pub levels: Vec<String>,
+    pub codes: Vec<u32>,
+    index: HashMap<String, u32>,
+}
+
+impl Labels {
+    pub fn new() -> Self {
+        Labels::default()
+    }
+
+    /// Appends a row with label `label`.
+    pub fn push(&mut self, label: &str) {
+        let code = match self.index.get(label) {
+            Some(&code) => code,
+            None => {
+                let code = self.levels.len() as u32;
+                self.levels.push(label.to_string());
+                self.index.insert(label.to_string(), code);
+                code
+            }
+        };
+        self.codes.push(code);
+    }
+
+    /// Appends the rows of `other` (e.g. a column read in parallel pieces), recoding its labels.
+    pub fn append(&mut self, other: Labels) {
+        let recode: Vec<u32> = other
+            .levels
+            .iter()
+            .map(|label| {
+                let before = self.codes.len();
+                self.push(label);
+                self.codes.truncate(before);
+                self.index[label.as_str()]
+            })
+            .collect();
+        self.codes
+            .extend(other.codes.iter().map(|&c| recode[c as usize]));
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The rank of each code's label in sorted (byte) order: R's factor level order in the C locale.
+    fn sorted_ranks(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.levels.len()).collect();
+        order.sort_by(|&a, &b| self.levels[a].cmp(&self.levels[b]));
+        let mut rank = vec![0; order.len()];
+        order
+            .iter()
+            .enumerate()
+            .for_each(|(r, &code)| rank[code] = r);
+        rank
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Labels {
+    fn from_iter<I: IntoIterator<Item = S>>(labels: I) -> Self {
+        let mut column = Labels::new();
+        labels
+            .into_iter()
+            .for_each(|label| column.push(label.as_ref()));
+        column
+    }
+}
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        self.levels == other.levels && self.codes == other.codes
+    }
+}
 
 /// A covariate column as read: a number per patient, or a category label per patient.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Covariate {
     Numeric { name: String, values: Vec<f64> },
-    Categorical { name: String, values: Vec<String> },
+    Categorical { name: String, values: Labels },
 }
 
 /// The model matrix of `covariates` for `rows` patients, as R's `model.matrix` builds it: an
@@ -26,7 +108,8 @@ pub fn design_matrix(rows: usize, covariates: &[Covariate]) -> Result<Design, St
     // How each input column fills its output columns.
     enum Fill<'a> {
         Number(&'a [f64]),
-        Indicators(&'a [String], BTreeMap<&'a str, usize>),
+        /// The codes, each code's indicator column (None for the reference), the columns used.
+        Indicators(&'a [u32], Vec<Option<usize>>, usize),
     }
     let mut fills = Vec::with_capacity(covariates.len());
     for covariate in covariates {
@@ -44,23 +127,22 @@ pub fn design_matrix(rows: usize, covariates: &[Covariate]) -> Result<Design, St
             }
             Covariate::Categorical { name, values } => {
                 check_length(name, values.len(), rows)?;
-                let levels: BTreeSet<&str> = values.iter().map(String::as_str).collect();
-                if levels.len() < 2 {
+                let levels = values.levels.len();
+                if levels < 2 {
                     return Err(StatsError::invalid(
                         name.clone(),
                         "has a single category, so it cannot explain any difference in risk",
                     ));
                 }
-                let columns: BTreeMap<&str, usize> = levels
-                    .into_iter()
-                    .skip(1) // the first level is the reference
-                    .enumerate()
-                    .map(|(k, level)| {
-                        names.push(format!("{name}{level}"));
-                        (level, k)
-                    })
-                    .collect();
-                fills.push(Fill::Indicators(values, columns));
+                let rank = values.sorted_ranks();
+                let mut sorted = vec![""; levels];
+                rank.iter()
+                    .zip(&values.levels)
+                    .for_each(|(&r, level)| sorted[r] = level);
+                // The first level in sorted order is the reference and gets no column.
+                names.extend(sorted[1..].iter().map(|level| format!("{name}{level}")));
+                let columns = rank.iter().map(|&r| r.checked_sub(1)).collect();
+                fills.push(Fill::Indicators(&values.codes, columns, levels - 1));
             }
         }
     }
@@ -75,11 +157,11 @@ pub fn design_matrix(rows: usize, covariates: &[Covariate]) -> Result<Design, St
                     row[column] = v[i];
                     column += 1;
                 }
-                Fill::Indicators(labels, columns) => {
-                    if let Some(&k) = columns.get(labels[i].as_str()) {
+                Fill::Indicators(codes, columns, used) => {
+                    if let Some(k) = columns[codes[i] as usize] {
                         row[column + k] = 1.0;
                     }
-                    column += columns.len();
+                    column += used;
                 }
             }
         }
@@ -135,18 +217,20 @@ pub struct ObservedExpected {
 }
 
 /// Observed, expected and O/E per group, ordered by group.
-pub fn observed_expected(groups: &[String], y: &[f64], fitted: &[f64]) -> Vec<ObservedExpected> {
-    let mut tally: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
-    for ((group, &y), &p) in groups.iter().zip(y).zip(fitted) {
-        let t = tally.entry(group.as_str()).or_default();
+pub fn observed_expected(groups: &Labels, y: &[f64], fitted: &[f64]) -> Vec<ObservedExpected> {
+    let mut tally = vec![(0usize, 0.0, 0.0); groups.levels.len()];
+    for ((&code, &y), &p) in groups.codes.iter().zip(y).zip(fitted) {
+        let t = &mut tally[code as usize];
         *t = (t.0 + 1, t.1 + y, t.2 + p);
     }
-    tally
-        .into_iter()
+    let mut rows: Vec<ObservedExpected> = groups
+        .levels
+        .iter()
+        .zip(tally)
         .map(|(group, (patients, observed, expected))| {
             let (lower, upper) = exact_poisson_interval(observed, 0.95);
             ObservedExpected {
-                group: group.to_string(),
+                group: group.clone(),
                 patients,
                 observed,
                 expected,
@@ -155,7 +239,9 @@ pub fn observed_expected(groups: &[String], y: &[f64], fitted: &[f64]) -> Vec<Ob
                 oe_upper: upper / expected,
             }
         })
-        .collect()
+        .collect();
+    rows.sort_by(|a, b| a.group.cmp(&b.group));
+    rows
 }
 
 /// A fitted risk model and what it says about each group.
@@ -175,7 +261,7 @@ pub const HOSMER_LEMESHOW_GROUPS: usize = 10;
 /// observed outcomes with those the model expects for its patients.
 pub fn risk_adjust(
     outcome: &[f64],
-    groups: &[String],
+    groups: &Labels,
     covariates: &[Covariate],
     options: LogisticOptions,
 ) -> Result<RiskAdjustment, StatsError> {
@@ -198,7 +284,7 @@ mod tests {
     fn categories_become_indicators_against_the_first_level_in_sorted_order() {
         let ward = Covariate::Categorical {
             name: "ward".into(),
-            values: ["c", "a", "b", "a"].map(String::from).to_vec(),
+            values: ["c", "a", "b", "a"].into_iter().collect(),
         };
         let age = Covariate::Numeric {
             name: "age".into(),
@@ -211,10 +297,20 @@ mod tests {
     }
 
     #[test]
+    fn labels_read_in_pieces_and_appended_equal_labels_read_at_once() {
+        let mut first: Labels = ["b", "a"].into_iter().collect();
+        first.append(["c", "a", "b"].into_iter().collect());
+        assert_eq!(
+            first,
+            ["b", "a", "c", "a", "b"].into_iter().collect::<Labels>()
+        );
+    }
+
+    #[test]
     fn a_category_with_one_level_is_refused() {
         let only = Covariate::Categorical {
             name: "sex".into(),
-            values: vec!["F".into(); 3],
+            values: ["F"; 3].into_iter().collect(),
         };
         assert!(
             design_matrix(3, &[only])
@@ -234,7 +330,7 @@ mod tests {
 
     #[test]
     fn observed_over_expected_is_summed_per_group() {
-        let groups = ["b", "a", "b"].map(String::from).to_vec();
+        let groups: Labels = ["b", "a", "b"].into_iter().collect();
         let oe = observed_expected(&groups, &[1.0, 0.0, 1.0], &[0.5, 0.25, 0.5]);
         assert_eq!(oe[0].group, "a");
         assert_eq!((oe[1].observed, oe[1].expected, oe[1].oe), (2.0, 1.0, 2.0));

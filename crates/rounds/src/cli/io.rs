@@ -61,13 +61,16 @@ pub fn line(record: &csv::StringRecord) -> u64 {
 /// Field `column` (named `name`) of `record` as a finite number, or an error naming the file,
 /// line and column.
 pub fn number_field(path: &Path, record: &csv::StringRecord, column: usize, name: &str) -> anyhow::Result<f64> {
-    let text = record.get(column).unwrap_or("");
+    parse_number(path, line(record), name, record.get(column).unwrap_or(""))
+}
+
+/// `text`, read from `path` at `line` in column `name`, as a finite number.
+pub fn parse_number(path: &Path, line: u64, name: &str, text: &str) -> anyhow::Result<f64> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(value),
         _ => anyhow::bail!(
-            "{}: line {}, column `{name}`: {} is not a number",
+            "{}: line {line}, column `{name}`: {} is not a number",
             path.display(),
-            line(record),
             if text.is_empty() { "an empty field".to_string() } else { format!("`{text}`") }
         ),
     }

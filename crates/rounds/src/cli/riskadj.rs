@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use stats::logistic::LogisticOptions;
-use stats::riskadj::{Covariate, RiskAdjustment, risk_adjust};
+use stats::riskadj::{Covariate, Labels, RiskAdjustment, risk_adjust};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
@@ -40,14 +40,9 @@ pub fn run(args: RiskAdjArgs) -> anyhow::Result<()> {
     if format == Format::Svg {
         anyhow::bail!("riskadj writes json or csv");
     }
-    let data = read_patients(&args)?;
-    let result = risk_adjust(
-        &data.outcome,
-        &data.groups,
-        &data.covariates,
-        LogisticOptions::default(),
-    )
-    .with_context(|| format!("{}", args.input.display()))?;
+    let (outcome, groups, covariates) = read_patients(&args)?;
+    let result = risk_adjust(&outcome, &groups, &covariates, LogisticOptions::default())
+        .with_context(|| format!("{}", args.input.display()))?;
     let mut out = io::output(args.output.as_ref())?;
     match format {
         Format::Csv => write_csv(&mut out, &result)?,
@@ -61,33 +56,54 @@ pub fn run(args: RiskAdjArgs) -> anyhow::Result<()> {
 }
 
 /// The columns a model needs, one value per patient.
+#[derive(Default)]
 struct Patients {
     outcome: Vec<f64>,
-    groups: Vec<String>,
-    covariates: Vec<Covariate>,
+    groups: Labels,
+    numeric: Vec<Vec<f64>>,
+    categorical: Vec<Labels>,
 }
 
-/// Streams the file once, keeping only the named columns; every value is checked where it is
-/// read, so an error names its line and column.
-fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<Patients> {
+/// Where the columns a model needs sit in the file.
+struct Layout<'a> {
+    args: &'a RiskAdjArgs,
+    fields: usize,
+    outcome: usize,
+    group: usize,
+    numeric: Vec<usize>,
+    categorical: Vec<usize>,
+}
+
+/// Reads the file, keeping only the named columns; every value is checked where it is read, so
+/// an error names its line and column. A million-row file is read in pieces on every core (when
+/// it has no quoted fields, which could hold line breaks), from raw bytes, decoding and trimming
+/// only the fields used and interning labels.
+fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<(Vec<f64>, Labels, Vec<Covariate>)> {
     let path = args.input.as_path();
-    let mut reader = io::csv_reader(path)?;
-    let headers = reader
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        anyhow::bail!("{}: the file is empty", path.display());
+    }
+    let mut head = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
+    let mut headers = head
         .headers()
         .with_context(|| format!("{}: cannot read the header", path.display()))?
         .clone();
-    let outcome_at = io::column_index(path, &headers, &args.outcome)?;
-    let group_at = io::column_index(path, &headers, &args.group)?;
-    let numeric_at: Vec<usize> = args
-        .covariates
-        .iter()
-        .map(|c| io::column_index(path, &headers, c))
-        .collect::<Result<_, _>>()?;
-    let categorical_at: Vec<usize> = args
-        .categorical
-        .iter()
-        .map(|c| io::column_index(path, &headers, c))
-        .collect::<Result<_, _>>()?;
+    headers.trim();
+    let find = |names: &[String]| -> anyhow::Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|c| io::column_index(path, &headers, c))
+            .collect()
+    };
+    let layout = Layout {
+        args,
+        fields: headers.len(),
+        outcome: io::column_index(path, &headers, &args.outcome)?,
+        group: io::column_index(path, &headers, &args.group)?,
+        numeric: find(&args.covariates)?,
+        categorical: find(&args.categorical)?,
+    };
     let mut seen = HashSet::new();
     if let Some(twice) = args
         .covariates
@@ -98,49 +114,64 @@ fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<Patients> {
         anyhow::bail!("covariate `{twice}` is named twice");
     }
 
-    let mut outcome = Vec::new();
-    let mut groups = Vec::new();
-    let mut numeric: Vec<Vec<f64>> = vec![Vec::new(); numeric_at.len()];
-    let mut categorical: Vec<Vec<String>> = vec![Vec::new(); categorical_at.len()];
-    let mut record = csv::StringRecord::new();
-    while reader
-        .read_record(&mut record)
-        .with_context(|| format!("{}: not a well-formed CSV file", path.display()))?
-    {
-        let at = |column: &str| {
-            format!(
-                "{}: line {}, column `{column}`",
-                path.display(),
-                io::line(&record)
-            )
-        };
-        let y = io::number_field(path, &record, outcome_at, &args.outcome)?;
-        if y != 0.0 && y != 1.0 {
-            anyhow::bail!("{}: the outcome must be 0 or 1, got {y}", at(&args.outcome));
-        }
-        outcome.push(y);
-        groups.push(non_empty(&record, group_at).with_context(|| at(&args.group))?);
-        for ((column, name), values) in numeric_at.iter().zip(&args.covariates).zip(&mut numeric) {
-            values.push(io::number_field(path, &record, *column, name)?);
-        }
-        for ((column, name), values) in categorical_at
-            .iter()
-            .zip(&args.categorical)
-            .zip(&mut categorical)
-        {
-            values.push(non_empty(&record, *column).with_context(|| at(name))?);
-        }
+    let body = &bytes[head.position().byte() as usize..];
+    let first_line = head.position().line();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if body.iter().all(u8::is_ascii_whitespace) {
+        anyhow::bail!("{}: no data rows, only a header", path.display());
     }
-    if outcome.is_empty() {
-        anyhow::bail!(
-            "{}: no data rows (an empty file, or a header alone)",
-            path.display()
-        );
+    let quoted = body.contains(&b'"');
+    let pieces = split_at_lines(body, if quoted { 1 } else { 4 * threads });
+    // The file line each piece starts on, for error messages.
+    let mut starts = Vec::with_capacity(pieces.len());
+    let mut line = first_line;
+    for piece in &pieces {
+        starts.push(line);
+        line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    let parsed: Vec<anyhow::Result<Patients>> = std::thread::scope(|scope| {
+        let layout = &layout;
+        let handles: Vec<_> = pieces
+            .chunks(pieces.len().div_ceil(threads))
+            .zip(starts.chunks(pieces.len().div_ceil(threads)))
+            .map(|(pieces, starts)| {
+                scope.spawn(move || {
+                    let mut patients = Patients::default();
+                    for (piece, &start) in pieces.iter().zip(starts) {
+                        read_piece(layout, piece, start, quoted, &mut patients)?;
+                    }
+                    Ok(patients)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a reader thread panicked"))
+            .collect()
+    });
+
+    let mut all = Patients {
+        numeric: vec![Vec::new(); layout.numeric.len()],
+        categorical: vec![Labels::new(); layout.categorical.len()],
+        ..Patients::default()
+    };
+    for part in parsed {
+        let part = part?;
+        all.outcome.extend(part.outcome);
+        all.groups.append(part.groups);
+        all.numeric
+            .iter_mut()
+            .zip(part.numeric)
+            .for_each(|(a, p)| a.extend(p));
+        all.categorical
+            .iter_mut()
+            .zip(part.categorical)
+            .for_each(|(a, p)| a.append(p));
     }
     let covariates = args
         .covariates
         .iter()
-        .zip(numeric)
+        .zip(all.numeric)
         .map(|(name, values)| Covariate::Numeric {
             name: name.clone(),
             values,
@@ -148,26 +179,141 @@ fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<Patients> {
         .chain(
             args.categorical
                 .iter()
-                .zip(categorical)
+                .zip(all.categorical)
                 .map(|(name, values)| Covariate::Categorical {
                     name: name.clone(),
                     values,
                 }),
         )
         .collect();
-    Ok(Patients {
-        outcome,
-        groups,
-        covariates,
-    })
+    Ok((all.outcome, all.groups, covariates))
 }
 
-/// A label field; missing labels are refused rather than made into a category of their own.
-fn non_empty(record: &csv::StringRecord, column: usize) -> anyhow::Result<String> {
-    match record.get(column) {
-        Some(text) if !text.is_empty() => Ok(text.to_string()),
-        _ => anyhow::bail!("is empty (missing values are not imputed)"),
+/// Splits `body` into about `pieces` parts, each ending at a line break.
+fn split_at_lines(body: &[u8], pieces: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::with_capacity(pieces);
+    let mut rest = body;
+    let target = body.len() / pieces.max(1) + 1;
+    while !rest.is_empty() {
+        let cut = match rest
+            .get(target..)
+            .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
+        {
+            Some(offset) => target + offset + 1,
+            None => rest.len(),
+        };
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part);
+        rest = tail;
     }
+    parts
+}
+
+/// Reads the records of one piece of the body, whose first line is `first_line` of the file.
+/// Without quotes a CSV line is its fields split at commas, which is several times faster than
+/// a general CSV parser; quoted files go through the `csv` crate.
+fn read_piece(
+    layout: &Layout,
+    piece: &[u8],
+    first_line: u64,
+    quoted: bool,
+    into: &mut Patients,
+) -> anyhow::Result<()> {
+    let path = layout.args.input.as_path();
+    if into.numeric.is_empty() {
+        into.numeric = vec![Vec::new(); layout.numeric.len()];
+        into.categorical = vec![Labels::new(); layout.categorical.len()];
+    }
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.fields);
+    if !quoted {
+        for (offset, text) in piece.split(|&b| b == b'\n').enumerate() {
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            if text.is_empty() {
+                continue; // as the csv crate, blank lines are not records
+            }
+            fields.clear();
+            fields.extend(text.split(|&b| b == b','));
+            read_row(layout, &fields, first_line + offset as u64, into)?;
+        }
+        return Ok(());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(piece);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e
+                .position()
+                .map_or(first_line, |p| first_line + p.line() - 1);
+            anyhow::anyhow!("{}: line {line}: not well-formed CSV ({e})", path.display())
+        })?;
+        if !more {
+            return Ok(());
+        }
+        let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+        let fields: Vec<&[u8]> = record.iter().collect();
+        read_row(layout, &fields, line, into)?;
+    }
+}
+
+/// Checks one record's fields and appends the values the model needs.
+fn read_row(
+    layout: &Layout,
+    fields: &[&[u8]],
+    line: u64,
+    into: &mut Patients,
+) -> anyhow::Result<()> {
+    let args = layout.args;
+    let path = args.input.as_path();
+    if fields.len() != layout.fields {
+        anyhow::bail!(
+            "{}: line {line}: {} fields where the header has {}",
+            path.display(),
+            fields.len(),
+            layout.fields
+        );
+    }
+    let at = |name: &str| format!("{}: line {line}, column `{name}`", path.display());
+    let text = |column: usize, name: &str| -> anyhow::Result<&str> {
+        std::str::from_utf8(fields[column])
+            .map(str::trim)
+            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", at(name)))
+    };
+    let label = |column: usize, name: &str| -> anyhow::Result<&str> {
+        match text(column, name)? {
+            "" => anyhow::bail!("{}: is empty (missing values are not imputed)", at(name)),
+            label => Ok(label),
+        }
+    };
+    let y = io::parse_number(
+        path,
+        line,
+        &args.outcome,
+        text(layout.outcome, &args.outcome)?,
+    )?;
+    if y != 0.0 && y != 1.0 {
+        anyhow::bail!("{}: the outcome must be 0 or 1, got {y}", at(&args.outcome));
+    }
+    into.outcome.push(y);
+    into.groups.push(label(layout.group, &args.group)?);
+    for ((&column, name), values) in layout
+        .numeric
+        .iter()
+        .zip(&args.covariates)
+        .zip(&mut into.numeric)
+    {
+        values.push(io::parse_number(path, line, name, text(column, name)?)?);
+    }
+    for ((&column, name), values) in layout
+        .categorical
+        .iter()
+        .zip(&args.categorical)
+        .zip(&mut into.categorical)
+    {
+        values.push(label(column, name)?);
+    }
+    Ok(())
 }
 
 /// One CSV table for three kinds of record, told apart by `record`: `coefficient` rows (term,

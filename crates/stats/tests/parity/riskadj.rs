@@ -3,7 +3,7 @@
 //! per-group O, E, O/E and exact Poisson interval. Every case in fixtures/riskadj/cases.csv.
 
 use stats::logistic::LogisticOptions;
-use stats::riskadj::{Covariate, risk_adjust};
+use stats::riskadj::{Covariate, Labels, risk_adjust};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ fn every_risk_model_matches_r_glm() {
         let name = case["name"].as_str();
         let data = rows(&format!("{name}.data.csv"));
         let outcome: Vec<f64> = data.iter().map(|r| number(r, &case["outcome"])).collect();
-        let groups: Vec<String> = data.iter().map(|r| r[&case["group"]].clone()).collect();
+        let groups: Labels = data.iter().map(|r| r[&case["group"]].as_str()).collect();
         let mut covariates: Vec<Covariate> = case["covariates"]
             .split_whitespace()
             .map(|c| Covariate::Numeric {
@@ -52,7 +52,7 @@ fn every_risk_model_matches_r_glm() {
                 .split_whitespace()
                 .map(|c| Covariate::Categorical {
                     name: c.into(),
-                    values: data.iter().map(|r| r[c].clone()).collect(),
+                    values: data.iter().map(|r| r[c].as_str()).collect(),
                 }),
         );
         let result =
