@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Risk-adjustment benchmark: `rounds riskadj` (release) against R's glm(family = binomial) on the
 # same seeded 1,000,000 × 20 file, in the same run; checks the coefficients agree and prints the
-# ratio. Usage: bench/riskadj/run.sh [ROWS]   (needs R; ROUNDS=path/to/rounds to skip the build)
+# ratio (wall clock, and CPU time, which a loaded machine distorts less).
+# Usage: bench/riskadj/run.sh [ROWS]   (needs R; ROUNDS=path/to/rounds to skip the build)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 rows="${1:-1000000}"
@@ -17,14 +18,16 @@ fi
 
 covariates=$(seq -f 'x%02g' 1 18 | paste -sd, -)
 start=$(date +%s.%N)
-"$ROUNDS" riskadj --input "$data" --outcome died --group hospital \
+/usr/bin/time -f '%U %S' -o "$work/rounds.cpu" "$ROUNDS" riskadj --input "$data" --outcome died --group hospital \
   --covariates "$covariates" --categorical admission,frailty --format csv --output "$work/rounds.csv"
 end=$(date +%s.%N)
 rounds_seconds=$(echo "$end - $start" | bc -l)
+rounds_cpu=$(awk '{print $1 + $2}' "$work/rounds.cpu")
 
 r_times=$(Rscript "$here/glm.R" "$data" "$work/r.csv")
 r_read=$(awk '/^r_read_seconds/ {print $2}' <<<"$r_times")
 r_glm=$(awk '/^r_glm_seconds/ {print $2}' <<<"$r_times")
+r_glm_cpu=$(awk '/^r_glm_cpu_seconds/ {print $2}' <<<"$r_times")
 
 # Largest relative difference of estimates and standard errors, term by term.
 agreement=$(awk -F, '
@@ -39,9 +42,10 @@ agreement=$(awk -F, '
 ' "$work/r.csv" "$work/rounds.csv")
 
 printf 'rows                         %s (20 covariates: 18 numeric, 2 categorical)\n' "$rows"
-printf 'rounds riskadj (read + fit)  %.2f s\n' "$rounds_seconds"
+printf 'rounds riskadj (read + fit)  %.2f s wall, %.2f s CPU\n' "$rounds_seconds" "$rounds_cpu"
 printf 'R read.csv                   %.2f s\n' "$r_read"
-printf 'R glm (fit only)             %.2f s\n' "$r_glm"
+printf 'R glm (fit only)             %.2f s wall, %.2f s CPU\n' "$r_glm" "$r_glm_cpu"
 printf 'ratio R glm / rounds         %.1fx\n' "$(echo "$r_glm / $rounds_seconds" | bc -l)"
+printf 'ratio of CPU, R glm / rounds %.1fx\n' "$(echo "$r_glm_cpu / $rounds_cpu" | bc -l)"
 printf 'ratio R read+glm / rounds    %.1fx\n' "$(echo "($r_read + $r_glm) / $rounds_seconds" | bc -l)"
 printf 'coefficients                 %s (R terms: %s)\n' "$agreement" "$(($(wc -l <"$work/r.csv") - 1))"

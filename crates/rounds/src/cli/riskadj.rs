@@ -286,12 +286,7 @@ fn read_row(
             label => Ok(label),
         }
     };
-    let y = io::parse_number(
-        path,
-        line,
-        &args.outcome,
-        text(layout.outcome, &args.outcome)?,
-    )?;
+    let y = io::parse_number_bytes(path, line, &args.outcome, fields[layout.outcome])?;
     if y != 0.0 && y != 1.0 {
         anyhow::bail!("{}: the outcome must be 0 or 1, got {y}", at(&args.outcome));
     }
@@ -303,7 +298,7 @@ fn read_row(
         .zip(&args.covariates)
         .zip(&mut into.numeric)
     {
-        values.push(io::parse_number(path, line, name, text(column, name)?)?);
+        values.push(io::parse_number_bytes(path, line, name, fields[column])?);
     }
     for ((&column, name), values) in layout
         .categorical
