@@ -2,6 +2,7 @@
 
 mod funnel;
 pub mod io;
+mod pv;
 mod riskadj;
 mod spc;
 
@@ -22,6 +23,8 @@ pub enum Command {
     Funnel(funnel::FunnelArgs),
     /// Risk-adjusted observed/expected per group from a patient-level logistic model
     Riskadj(riskadj::RiskAdjArgs),
+    /// Pharmacovigilance: disproportionality signals (PRR, ROR, BCPNN IC, MGPS) over spontaneous reports
+    Pv(pv::PvArgs),
     /// Control chart with qicharts2's limits, Anhøj runs rules and the sigma signal
     Spc(spc::Args),
 }
@@ -30,6 +33,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Funnel(args) => io::finish(funnel::run(args)),
         Command::Riskadj(args) => io::finish(riskadj::run(args)),
+        Command::Pv(args) => io::finish(pv::run(args)),
         Command::Spc(args) => io::finish(spc::run(args)),
     }
 }
