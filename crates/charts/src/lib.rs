@@ -5,5 +5,6 @@
 
 pub mod control;
 pub mod frame;
+pub mod funnel;
 pub mod scale;
 pub mod svg;

@@ -3,6 +3,7 @@
 
 use super::io::{self, Format};
 use anyhow::Context;
+use charts::frame::Titles;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use stats::funnel::{
@@ -185,6 +186,36 @@ fn write_csv(out: &mut dyn Write, result: &Funnel) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_svg(_out: &mut dyn Write, _result: &Funnel) -> anyhow::Result<()> {
-    anyhow::bail!("the funnel SVG is not available yet; use --format json or csv")
+/// The funnel plot, titled by what the numbers are.
+fn write_svg(out: &mut dyn Write, result: &Funnel) -> anyhow::Result<()> {
+    let (title, x_label, y_label) = match result.options.kind {
+        FunnelKind::StandardisedRatio(SrMethod::Shmi) => (
+            "Standardised ratio by group (SHMI method)",
+            "Expected",
+            "Standardised ratio (observed / expected)",
+        ),
+        FunnelKind::StandardisedRatio(SrMethod::Cqc) => (
+            "Standardised ratio by group (CQC method)",
+            "Expected",
+            "Standardised ratio (observed / expected)",
+        ),
+        FunnelKind::Proportion => ("Proportion by group", "Denominator", "Proportion"),
+        FunnelKind::Ratio => ("Ratio by group", "Denominator", "Ratio"),
+    };
+    let titles = Titles {
+        title: title.into(),
+        subtitle: Some(format!(
+            "{} groups; {} outside the {} limits",
+            result.points.len(),
+            result.points.iter().filter(|p| p.outlier).count(),
+            match result.options.limit {
+                OutlierLimit::P95 => "95%",
+                OutlierLimit::P998 => "99.8%",
+            }
+        )),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+    };
+    out.write_all(charts::funnel::render(result, &titles).as_bytes())?;
+    Ok(())
 }
