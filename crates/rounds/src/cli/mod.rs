@@ -5,6 +5,7 @@ pub mod io;
 mod pv;
 mod riskadj;
 mod spc;
+mod surveil;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ pub enum Command {
     Pv(pv::PvArgs),
     /// Control chart with qicharts2's limits, Anhøj runs rules and the sigma signal
     Spc(spc::Args),
+    /// Public-health surveillance: outbreak alarms (Farrington, Noufaily, EARS, CUSUM) and Rt
+    Surveil(surveil::SurveilArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -35,5 +38,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Riskadj(args) => io::finish(riskadj::run(args)),
         Command::Pv(args) => io::finish(pv::run(args)),
         Command::Spc(args) => io::finish(spc::run(args)),
+        Command::Surveil(args) => io::finish(surveil::run(args)),
     }
 }

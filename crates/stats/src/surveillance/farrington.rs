@@ -167,24 +167,35 @@ pub fn farrington_flexible(
             Some(p.iter().map(|v| v.ln()).collect::<Vec<_>>())
         }
     };
+    let (y_log_y, log_start) = Design::series_terms(counts);
+    let two_thirds = counts.iter().map(|y| y.powf(2.0 / 3.0)).collect();
+    let terms = SeriesTerms {
+        y_log_y,
+        log_start,
+        two_thirds,
+    };
     let mut scratch = Scratch::default();
+    let log_population = log_population.as_deref();
     Ok(range
-        .map(|now| {
-            evaluate(
-                counts,
-                log_population.as_deref(),
-                now,
-                control,
-                &mut scratch,
-            )
-        })
+        .map(|now| evaluate(counts, &terms, log_population, now, control, &mut scratch))
         .collect())
+}
+
+/// Per-count terms computed once per series rather than once per fit.
+struct SeriesTerms {
+    y_log_y: Vec<f64>,
+    log_start: Vec<f64>,
+    /// y^(2/3), for the Anscombe residuals.
+    two_thirds: Vec<f64>,
 }
 
 /// Buffers reused from one period to the next.
 #[derive(Default)]
 struct Scratch {
     y: Vec<f64>,
+    y_log_y: Vec<f64>,
+    log_start: Vec<f64>,
+    two_thirds: Vec<f64>,
     group: Vec<usize>,
     time: Vec<f64>,
     offset: Vec<f64>,
@@ -228,6 +239,7 @@ fn block_labels(now: usize, start: usize, c: &FarringtonControl) -> Vec<Option<u
 
 fn evaluate(
     counts: &[f64],
+    terms: &SeriesTerms,
     log_population: Option<&[f64]>,
     now: usize,
     c: &FarringtonControl,
@@ -254,17 +266,22 @@ fn evaluate(
     // Factor levels are the labels present, in order; the current window's label is the
     // level predicted at.
     let mut level_of = vec![usize::MAX; c.no_periods + 1];
-    let mut present: Vec<usize> = labels.iter().flatten().copied().collect();
-    present.sort_unstable();
-    present.dedup();
-    for (level, label) in present.iter().enumerate() {
-        level_of[*label] = level;
+    for label in labels.iter().flatten() {
+        level_of[*label] = 0;
+    }
+    let mut levels = 0;
+    for level in level_of.iter_mut().filter(|l| **l == 0) {
+        *level = levels;
+        levels += 1;
     }
     let current = level_of[c.no_periods];
     if current == usize::MAX {
         return Evaluation::without_threshold(now, y_now, NoThreshold::HistoryTooShort { needed });
     }
     s.y.clear();
+    s.y_log_y.clear();
+    s.log_start.clear();
+    s.two_thirds.clear();
     s.group.clear();
     s.time.clear();
     s.offset.clear();
@@ -272,6 +289,9 @@ fn evaluate(
         if let Some(label) = label {
             let t = start + i;
             s.y.push(counts[t]);
+            s.y_log_y.push(terms.y_log_y[t]);
+            s.log_start.push(terms.log_start[t]);
+            s.two_thirds.push(terms.two_thirds[t]);
             s.group.push(level_of[*label]);
             // R's `wtime` is the 1-based position in the series.
             s.time.push((t + 1) as f64);
@@ -282,8 +302,10 @@ fn evaluate(
     }
     let design = Design {
         y: &s.y,
+        y_log_y: &s.y_log_y,
+        log_start: &s.log_start,
         group: &s.group,
-        n_groups: present.len(),
+        n_groups: levels,
         time: &s.time,
         offset: log_population.map(|_| s.offset.as_slice()),
     };
@@ -294,7 +316,7 @@ fn evaluate(
         mut model,
         mut phi,
         mut dispersion,
-    }) = fit_flexible(&design, c.trend, c)
+    }) = fit_flexible(&design, &s.two_thirds, c.trend, c)
     else {
         return Evaluation::without_threshold(now, y_now, NoThreshold::ModelDidNotConverge);
     };
@@ -307,7 +329,7 @@ fn evaluate(
         let keep =
             c.b >= 3 && model.trend_p_value(dispersion) < c.p_threshold_trend && fitted <= max_y;
         if !keep {
-            let Some(refit) = fit_flexible(&design, false, c) else {
+            let Some(refit) = fit_flexible(&design, &s.two_thirds, false, c) else {
                 return Evaluation::without_threshold(now, y_now, NoThreshold::ModelDidNotConverge);
             };
             Flexible {
@@ -383,7 +405,12 @@ struct Flexible {
 
 /// `algo.farrington.fitGLM.flexible`: fit (dropping the trend if that fit fails), then refit
 /// with outliers downweighted.
-fn fit_flexible(d: &Design, trend: bool, c: &FarringtonControl) -> Option<Flexible> {
+fn fit_flexible(
+    d: &Design,
+    two_thirds: &[f64],
+    trend: bool,
+    c: &FarringtonControl,
+) -> Option<Flexible> {
     let mut model = glm::fit(d, trend, None);
     let mut trend = trend;
     if !model.converged && trend {
@@ -402,7 +429,10 @@ fn fit_flexible(d: &Design, trend: bool, c: &FarringtonControl) -> Option<Flexib
             dispersion,
         });
     }
-    let weights = outlier_weights(&anscombe_residuals(&model, d, phi), c.weights_threshold);
+    let weights = outlier_weights(
+        &anscombe_residuals(&model, d, two_thirds, phi),
+        c.weights_threshold,
+    );
     // surveillance does not check convergence of the reweighted fit.
     let model = glm::fit(d, trend, Some(&weights));
     let phi = floor_at_one(model.dispersion);
@@ -424,12 +454,13 @@ fn floor_at_one(dispersion: f64) -> f64 {
 }
 
 /// Standardised Anscombe residuals of a Poisson fit.
-fn anscombe_residuals(model: &Fit, d: &Design, phi: f64) -> Vec<f64> {
+fn anscombe_residuals(model: &Fit, d: &Design, two_thirds: &[f64], phi: f64) -> Vec<f64> {
     let hat = model.hat_values(d);
     (0..d.y.len())
         .map(|i| {
-            let (y, mu) = (d.y[i], model.mu[i]);
-            let a = 1.5 * (y.powf(2.0 / 3.0) * mu.powf(-1.0 / 6.0) - mu.sqrt());
+            let mu = model.mu[i];
+            // μ^(−1/6) as 1/√∛μ: the same value as powf to an ulp, several times cheaper.
+            let a = 1.5 * (two_thirds[i] / mu.cbrt().sqrt() - mu.sqrt());
             a / (phi * (1.0 - hat[i])).sqrt()
         })
         .collect()
