@@ -30,7 +30,7 @@ pub fn render_sized(funnel: &Funnel, titles: &Titles, (width, height): (f64, f64
     // 99.8% limits at the largest denominator; the limits, which widen without bound as the
     // denominator shrinks, are cut off at its edges.
     let values = points.iter().map(|p| p.value);
-    let narrowest = funnel.adjusted_limits(max_x);
+    let narrowest = funnel.judging_limits(max_x);
     let low = values
         .clone()
         .fold(funnel.target * 0.7, |m, v| m.min(0.9 * v));
@@ -48,7 +48,7 @@ pub fn render_sized(funnel: &Funnel, titles: &Titles, (width, height): (f64, f64
     // Limit curves, evaluated on a grid of denominators and drawn only inside the plot.
     let grid: Vec<(f64, Limits)> = (1..=CURVE_POINTS)
         .map(|i| x_end * i as f64 / CURVE_POINTS as f64)
-        .map(|x| (x, funnel.adjusted_limits(x)))
+        .map(|x| (x, funnel.judging_limits(x)))
         .collect();
     let curve = |value: fn(&Limits) -> f64| -> Vec<(f64, f64)> {
         grid.iter()

@@ -121,11 +121,18 @@ impl Funnel {
         }
     }
 
-    /// The overdispersion-adjusted limits at `denominator`. With no overdispersion (τ² = 0)
-    /// FunnelPlotR draws, and judges outliers against, the unadjusted limits; so do we.
+    /// The overdispersion-adjusted limits at `denominator`: the method's normal limits on its
+    /// transformed scale with τ² added to the within-group variance (with τ² = 0 when there is
+    /// no overdispersion, as FunnelPlotR reports them).
     pub fn adjusted_limits(&self, denominator: f64) -> Limits {
+        self.transformed_limits(denominator, self.tau2)
+    }
+
+    /// The limits outliers are judged against, and that a plot should draw: the adjusted limits,
+    /// or, when no overdispersion is found (τ² = 0), the unadjusted ones, as FunnelPlotR does.
+    pub fn judging_limits(&self, denominator: f64) -> Limits {
         if self.tau2 > 0.0 {
-            self.transformed_limits(denominator, self.tau2)
+            self.adjusted_limits(denominator)
         } else {
             self.unadjusted_limits(denominator)
         }
@@ -222,9 +229,10 @@ pub fn funnel(groups: &[GroupCounts], options: FunnelOptions) -> Result<Funnel, 
         let value = g.numerator / g.denominator;
         let unadjusted = funnel.unadjusted_limits(g.denominator);
         let adjusted = funnel.adjusted_limits(g.denominator);
+        let judging = funnel.judging_limits(g.denominator);
         let judged = match options.limit {
-            OutlierLimit::P95 => (adjusted.lcl95, adjusted.ucl95),
-            OutlierLimit::P998 => (adjusted.lcl998, adjusted.ucl998),
+            OutlierLimit::P95 => (judging.lcl95, judging.ucl95),
+            OutlierLimit::P998 => (judging.lcl998, judging.ucl998),
         };
         funnel.points.push(FunnelPoint {
             s: limit_se(options.kind, g.denominator),
@@ -403,12 +411,15 @@ fn quantile7(values: &[f64], p: f64) -> f64 {
 
 /// Type-7 quantile of values already in ascending order (shared with the Hosmer–Lemeshow cuts).
 pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let frac = h - lo as f64;
-    match sorted.get(lo + 1) {
-        Some(&next) if frac > 0.0 => (1.0 - frac) * sorted[lo] + frac * next,
-        _ => sorted[lo],
+    // Step for step as R's quantile(type = 7), so that results agree to the last bit.
+    let index = 1.0 + (sorted.len() - 1) as f64 * p;
+    let (lo, hi) = (index.floor() as usize - 1, index.ceil() as usize - 1);
+    let (low, high) = (sorted[lo], sorted[hi]);
+    if index > index.floor() && high != low {
+        let h = index - index.floor();
+        (1.0 - h) * low + h * high
+    } else {
+        low
     }
 }
 
@@ -518,6 +529,27 @@ mod tests {
                 && small.ucl95 < small.ucl998
         );
         assert!(large.ucl95 - large.lcl95 < small.ucl95 - small.lcl95);
+    }
+
+    #[test]
+    fn without_overdispersion_outliers_are_judged_against_the_unadjusted_limits() {
+        // Every group exactly on target: φ = 0, so τ² = 0.
+        let rows: Vec<(&str, f64, f64)> = vec![
+            ("a", 20.0, 20.0),
+            ("b", 50.0, 50.0),
+            ("c", 80.0, 80.0),
+            ("d", 5.0, 5.0),
+        ];
+        let f = funnel(
+            &counts(&rows),
+            FunnelOptions::new(FunnelKind::StandardisedRatio(SrMethod::Shmi)),
+        )
+        .unwrap();
+        assert_eq!(f.tau2, 0.0);
+        assert_eq!(f.judging_limits(30.0), f.unadjusted_limits(30.0));
+        // The adjusted columns still report the normal limits with τ² = 0, as FunnelPlotR does.
+        let normal = (-Z95 / 30f64.sqrt()).exp();
+        assert!((f.adjusted_limits(30.0).lcl95 - normal).abs() < 1e-15);
     }
 
     #[test]
