@@ -219,3 +219,80 @@ fn write_svg(out: &mut dyn Write, result: &Funnel) -> anyhow::Result<()> {
     out.write_all(charts::funnel::render(result, &titles).as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("rounds-funnel-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn error(text: &str, kind: FunnelKind) -> String {
+        let path = file("bad.csv", text);
+        format!("{:#}", read_groups(&path, kind).unwrap_err())
+    }
+
+    #[test]
+    fn bad_rows_are_named_by_line_and_column() {
+        let sr = FunnelKind::StandardisedRatio(SrMethod::Shmi);
+        let head = "group,numerator,denominator\na,1,2\n";
+        assert!(
+            error(&format!("{head}b,x,3\n"), sr)
+                .ends_with("line 3, column `numerator`: `x` is not a number")
+        );
+        assert!(
+            error(&format!("{head}b,-1,3\n"), sr)
+                .contains("line 3, column `numerator`: -1 is negative")
+        );
+        assert!(
+            error(&format!("{head}b,1,0\n"), sr).contains("line 3, column `denominator`: 0, but")
+        );
+        assert!(
+            error(&format!("{head}b,4,3\n"), FunnelKind::Proportion)
+                .contains("exceed the denominator")
+        );
+        assert!(error("group,numerator\na,1\n", sr).contains("no column `denominator`"));
+        assert!(error("", sr).contains("no data rows"));
+    }
+
+    #[test]
+    fn json_has_exactly_the_fields_the_issue_specifies_and_csv_the_same_columns() {
+        let path = file(
+            "ok.csv",
+            "group,numerator,denominator\na,10,100\nb,30,120\nc,12,90\n",
+        );
+        let groups = read_groups(&path, FunnelKind::Proportion).unwrap();
+        let result = funnel(&groups, FunnelOptions::new(FunnelKind::Proportion)).unwrap();
+        let mut json = Vec::new();
+        write_json(&mut json, &result).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let mut top: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        top.sort();
+        assert_eq!(top, ["groups", "phi", "tau2"]);
+        let point = value["groups"][0].as_object().unwrap();
+        let mut csv = Vec::new();
+        write_csv(&mut csv, &result).unwrap();
+        let header = String::from_utf8(csv)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let columns: Vec<&str> = header.split(',').collect();
+        assert_eq!(columns.len(), point.len() + 2);
+        assert!(
+            point.keys().all(|k| columns.contains(&k.as_str())),
+            "{header}"
+        );
+        assert_eq!(&columns[columns.len() - 2..], ["phi", "tau2"]);
+    }
+}

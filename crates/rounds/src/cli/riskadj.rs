@@ -376,3 +376,86 @@ fn write_csv(out: &mut dyn Write, result: &RiskAdjustment) -> anyhow::Result<()>
     writer.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(name: &str, text: &str) -> RiskAdjArgs {
+        let input =
+            std::env::temp_dir().join(format!("rounds-riskadj-{}-{name}", std::process::id()));
+        std::fs::write(&input, text).unwrap();
+        RiskAdjArgs {
+            input,
+            outcome: "died".into(),
+            group: "unit".into(),
+            covariates: vec!["age".into()],
+            categorical: vec!["sex".into()],
+            format: None,
+            output: None,
+        }
+    }
+
+    fn rows(count: usize) -> String {
+        let mut text = String::from("unit,died,age,sex\n");
+        for i in 0..count {
+            text.push_str(&format!(
+                "u{},{},{}.5,{}\n",
+                i % 3,
+                i % 2,
+                40 + i % 37,
+                ["F", "M"][i % 5 % 2]
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn a_file_read_in_parallel_pieces_equals_the_same_file_read_by_the_csv_parser() {
+        let plain = rows(500);
+        // A quote anywhere sends the file through the csv crate in one piece.
+        let quoted = plain.replacen("u0,", "\"u0\",", 1);
+        let (y1, g1, c1) = read_patients(&args("plain.csv", &plain)).unwrap();
+        let (y2, g2, c2) = read_patients(&args("quoted.csv", &quoted)).unwrap();
+        assert_eq!((y1.len(), &y1, &c1), (500, &y2, &c2));
+        assert_eq!(g1.codes, g2.codes);
+    }
+
+    #[test]
+    fn an_error_deep_in_the_file_names_its_own_line_whichever_piece_holds_it() {
+        let mut text = rows(400);
+        text = text.replacen("u1,1,41.5", "u1,1,forty", 1); // data row 2: file line 3
+        let message = format!("{:#}", read_patients(&args("bad1.csv", &text)).unwrap_err());
+        assert!(
+            message.ends_with("line 3, column `age`: `forty` is not a number"),
+            "{message}"
+        );
+        let mut lines: Vec<String> = rows(400).lines().map(String::from).collect();
+        lines[351] = "u0,2,50.5,F".into();
+        let message = format!(
+            "{:#}",
+            read_patients(&args("bad2.csv", &lines.join("\n"))).unwrap_err()
+        );
+        assert!(
+            message.ends_with("line 352, column `died`: the outcome must be 0 or 1, got 2"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn missing_and_malformed_input_is_refused_with_a_reason() {
+        let err =
+            |name: &str, text: &str| format!("{:#}", read_patients(&args(name, text)).unwrap_err());
+        assert!(err("empty.csv", "").ends_with("the file is empty"));
+        assert!(err("header.csv", "unit,died,age,sex\n").ends_with("no data rows, only a header"));
+        assert!(err("nocol.csv", "unit,died,sex\nu,1,F\n").contains("no column `age`"));
+        assert!(
+            err("short.csv", "unit,died,age,sex\nu,1,40\n")
+                .ends_with("line 2: 3 fields where the header has 4")
+        );
+        assert!(
+            err("label.csv", "unit,died,age,sex\nu,1,40,\n")
+                .contains("line 2, column `sex`: is empty")
+        );
+    }
+}
