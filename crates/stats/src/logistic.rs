@@ -104,8 +104,12 @@ pub fn fit_logistic(
         ));
     }
 
+    // The normal equations are formed on centred and scaled columns: Newton's method is
+    // unchanged by an affine change of parameters (same steps, same deviances), but X'WX is far
+    // better conditioned than with, say, ages in days beside an intercept.
+    let standard = Standardisation::of(design);
     // glm's start: μ = (y + ½) / 2, then Newton steps on the deviance.
-    let mut pass = weighted_pass(design, y, Linear::Start);
+    let mut pass = weighted_pass(design, &standard, y, Linear::Start);
     let mut deviance_old = pass.deviance;
     let mut beta_old: Option<Vec<f64>> = None;
     for iteration in 1..=options.max_iterations {
@@ -121,8 +125,8 @@ pub fn fit_logistic(
                 ));
             }
         };
-        let mut beta = factor.solve(&pass.xtwz);
-        let mut next = weighted_pass(design, y, Linear::Coefficients(&beta));
+        let mut beta = standard.original(&factor.solve(&pass.xtwz));
+        let mut next = weighted_pass(design, &standard, y, Linear::Coefficients(&beta));
         // glm halves the step while the deviance is not finite.
         let mut halvings = 0;
         while !next.deviance.is_finite() {
@@ -136,7 +140,7 @@ pub fn fit_logistic(
             beta.iter_mut()
                 .zip(old)
                 .for_each(|(b, o)| *b = (*b + o) / 2.0);
-            next = weighted_pass(design, y, Linear::Coefficients(&beta));
+            next = weighted_pass(design, &standard, y, Linear::Coefficients(&beta));
         }
         if !next.deviance.is_finite() {
             return Err(StatsError::NoConvergence {
@@ -149,7 +153,7 @@ pub fn fit_logistic(
                 return Err(separation(design, Some(&beta), next.extreme));
             }
             // As glm, the standard errors come from the weights of the last step taken.
-            let covariance_diagonal = factor.inverse_diagonal();
+            let covariance_diagonal = standard.original_variances(&factor);
             return Ok(LogisticFit {
                 coefficients: coefficients(design, &beta, &covariance_diagonal),
                 deviance: next.deviance,
@@ -172,6 +176,89 @@ pub fn fit_logistic(
             options.max_iterations
         ),
     })
+}
+
+/// Centring and scaling of the design's columns for the normal equations: x′ = (x − c) / s.
+/// Columns are centred only when the design has an intercept (a column of ones) to absorb it.
+struct Standardisation {
+    centre: Vec<f64>,
+    inverse_scale: Vec<f64>,
+    intercept: Option<usize>,
+}
+
+impl Standardisation {
+    fn of(design: &Design) -> Self {
+        let (n, p) = (design.rows, design.columns());
+        let mut sum = vec![0.0; p];
+        let mut ones = vec![true; p];
+        for i in 0..n {
+            for (j, &x) in design.row(i).iter().enumerate() {
+                sum[j] += x;
+                ones[j] &= x == 1.0;
+            }
+        }
+        let intercept = ones.iter().position(|&one| one);
+        let centre: Vec<f64> = (0..p)
+            .map(|j| {
+                if intercept.is_some() && Some(j) != intercept {
+                    sum[j] / n as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut squares = vec![0.0; p];
+        for i in 0..n {
+            for (j, &x) in design.row(i).iter().enumerate() {
+                squares[j] += (x - centre[j]) * (x - centre[j]);
+            }
+        }
+        // A column with no spread keeps scale 1, so that the factorisation can name it.
+        let inverse_scale = squares
+            .iter()
+            .map(|&ss| {
+                let rms = (ss / n as f64).sqrt();
+                if rms > 0.0 { 1.0 / rms } else { 1.0 }
+            })
+            .collect();
+        Standardisation {
+            centre,
+            inverse_scale,
+            intercept,
+        }
+    }
+
+    /// The row of T in β = T β′ for coefficient j: β_j = β′_j / s_j, and the intercept takes
+    /// back the centring, β₀ = β′₀ − Σ β′_k c_k / s_k.
+    fn transform_row(&self, j: usize) -> Vec<f64> {
+        let mut row = vec![0.0; self.centre.len()];
+        row[j] = self.inverse_scale[j];
+        if Some(j) == self.intercept {
+            for (k, r) in row.iter_mut().enumerate() {
+                if k != j {
+                    *r -= self.centre[k] * self.inverse_scale[k];
+                }
+            }
+        }
+        row
+    }
+
+    /// Coefficients on the original columns from those on the standardised ones.
+    fn original(&self, standardised: &[f64]) -> Vec<f64> {
+        (0..standardised.len())
+            .map(|j| dot(&self.transform_row(j), standardised))
+            .collect()
+    }
+
+    /// Variances of the original coefficients: diag(T (X′ᵀWX′)⁻¹ Tᵀ).
+    fn original_variances(&self, factor: &Cholesky) -> Vec<f64> {
+        (0..self.centre.len())
+            .map(|j| {
+                let t = self.transform_row(j);
+                dot(&t, &factor.solve(&t))
+            })
+            .collect()
+    }
 }
 
 /// The linear predictor for a pass: glm's starting values, or Xβ.
@@ -199,7 +286,7 @@ const BLOCK: usize = 4096;
 /// L1 cache while every entry of X'WX takes its contiguous (vectorisable) dot product over them.
 const TILE: usize = 64;
 
-fn weighted_pass(design: &Design, y: &[f64], linear: Linear) -> Pass {
+fn weighted_pass(design: &Design, standard: &Standardisation, y: &[f64], linear: Linear) -> Pass {
     let p = design.columns();
     let empty = || Pass {
         deviance: 0.0,
@@ -238,7 +325,8 @@ fn weighted_pass(design: &Design, y: &[f64], linear: Linear) -> Pass {
                     let sqrt_w = d_mu / (mu * (1.0 - mu)).sqrt();
                     let z = eta + (y[i] - mu) / d_mu;
                     for (j, &xj) in x.iter().enumerate() {
-                        tile[j * TILE + t] = sqrt_w * xj;
+                        tile[j * TILE + t] =
+                            sqrt_w * (xj - standard.centre[j]) * standard.inverse_scale[j];
                     }
                     sz[t] = sqrt_w * z;
                 }
@@ -495,17 +583,6 @@ impl Cholesky {
         }
         x
     }
-
-    /// Diagonal of (L Lᵀ)⁻¹: the coefficients' variances.
-    fn inverse_diagonal(&self) -> Vec<f64> {
-        (0..self.p)
-            .map(|j| {
-                let mut unit = vec![0.0; self.p];
-                unit[j] = 1.0;
-                self.solve(&unit)[j]
-            })
-            .collect()
-    }
 }
 
 /// The c-statistic (area under the ROC curve): the probability that a random patient with the
@@ -612,7 +689,13 @@ mod tests {
         let factor = Cholesky::new(&[4.0, 2.0, 3.0], 2).unwrap();
         let x = factor.solve(&[2.0, 1.0]);
         assert!((x[0] - 0.5).abs() < 1e-15 && x[1].abs() < 1e-15);
-        let d = factor.inverse_diagonal();
+        let d: Vec<f64> = (0..2)
+            .map(|j| {
+                let mut unit = [0.0; 2];
+                unit[j] = 1.0;
+                factor.solve(&unit)[j]
+            })
+            .collect();
         assert!((d[0] - 3.0 / 8.0).abs() < 1e-15 && (d[1] - 0.5).abs() < 1e-15);
     }
 
