@@ -19,14 +19,17 @@ if [[ -z "${ROUNDS:-}" ]]; then
 fi
 [[ -f "$work/weekly.csv" ]] || Rscript "$here/make_data.R" "$work" 2>/dev/null
 
-# Wall-clock seconds of a command.
+# Wall-clock seconds of a command; its CPU seconds (user + system) go to $work/cpu-<n>.
+cpu_log="$work/cpu.log"; : >"$cpu_log"
 timed() {
-  local start end
+  local start end TIMEFORMAT
+  TIMEFORMAT="%U %S"
   start=$(date +%s.%N)
-  "$@"
+  { time "$@" 2>/dev/null; } 2>>"$cpu_log"
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l
 }
+cpu_of() { sed -n "${1}p" "$cpu_log" | awk '{printf "%.2f", $1 + $2}'; }
 
 rounds_farrington=$(timed "$ROUNDS" surveil detect --method farrington --input "$work/weekly-100.csv" --output "$work/rounds-farrington.csv")
 rounds_noufaily=$(timed "$ROUNDS" surveil detect --method noufaily --input "$work/weekly-100.csv" --output "$work/rounds-noufaily.csv")
@@ -73,7 +76,8 @@ row "Noufaily, 100 series x 52 weeks" "$(r noufaily)" "$rounds_noufaily"
 row "EARS C1, 1,000 series x 308 weeks" "$(r ears-c1)" "$rounds_c1"
 row "EARS C3, 1,000 series x 304 weeks" "$(r ears-c3)" "$rounds_c3"
 row "Rt (EpiEstim), 100 series x 365 days" "$(r rt)" "$rounds_rt"
-printf '%-44s %9s %9.3f\n' "Noufaily, 10,000 series x 52 weeks" "-" "$rounds_noufaily_10k"
+printf '%-44s %9s %9.3f   (CPU %s s on %s cores)\n' "Noufaily, 10,000 series x 52 weeks" "-" \
+  "$rounds_noufaily_10k" "$(cpu_of 3)" "$(nproc)"
 echo
 echo "agreement with R:"
 echo "  farrington  $(agree "$work/r-farrington.csv" "$work/rounds-farrington.csv")"

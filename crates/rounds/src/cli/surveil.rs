@@ -602,36 +602,36 @@ fn detect(args: DetectArgs) -> anyhow::Result<()> {
         "alarm",
     ];
     write_table(&args.output, args.format, &rows, &header, |r| {
-        let (count, alarm) = (r.count.to_string(), r.alarm.to_string());
-        [
-            r.series.to_string(),
-            r.period.to_string(),
-            count,
-            optional(r.expected),
-            optional(r.threshold),
-            alarm,
-        ]
-        .into()
+        (
+            r.series,
+            r.period,
+            r.count,
+            finite(r.expected),
+            finite(r.threshold),
+            r.alarm,
+        )
     })
 }
 
 /// Writes rows as JSON (all fields) or CSV (`header`, one `record` per row) to the output file
 /// or standard output, by `--format` or the file's extension.
-fn write_table<T: Serialize>(
+fn write_table<T: Serialize, R: Serialize>(
     output: &Option<PathBuf>,
     format: Option<Format>,
     rows: &[T],
     header: &[&str],
-    record: impl Fn(&T) -> Vec<String>,
+    record: impl Fn(&T) -> R,
 ) -> anyhow::Result<()> {
     let mut out = io::output(output.as_ref())?;
     match Format::choose(format, output.as_deref(), Format::Csv) {
         Format::Json => serde_json::to_writer_pretty(&mut out, rows)?,
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut out);
             w.write_record(header)?;
             for row in rows {
-                w.write_record(record(row))?;
+                w.serialize(record(row))?;
             }
             w.flush()?;
         }
@@ -642,11 +642,8 @@ fn write_table<T: Serialize>(
 }
 
 /// A number, or an empty field where there is none (never "NaN").
-fn optional(value: Option<f64>) -> String {
-    value
-        .filter(|v| v.is_finite())
-        .map(|v| v.to_string())
-        .unwrap_or_default()
+fn finite(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| v.is_finite())
 }
 
 // ---- rt -----------------------------------------------------------------------------------------
@@ -706,9 +703,8 @@ fn rt(args: RtArgs) -> anyhow::Result<()> {
         "series", "t_start", "t_end", "mean_r", "sd_r", "q025", "q50", "q975",
     ];
     write_table(&args.output, args.format, &rows, &header, |r| {
-        let (start, end) = (r.t_start.to_string(), r.t_end.to_string());
-        let values = [r.mean_r, r.sd_r, r.q025, r.q50, r.q975].map(optional);
-        [vec![r.series.to_string(), start, end], values.to_vec()].concat()
+        let [mean, sd, q025, q50, q975] = [r.mean_r, r.sd_r, r.q025, r.q50, r.q975].map(finite);
+        (r.series, r.t_start, r.t_end, mean, sd, q025, q50, q975)
     })
 }
 
