@@ -189,13 +189,28 @@ struct Standardisation {
 impl Standardisation {
     fn of(design: &Design) -> Self {
         let (n, p) = (design.rows, design.columns());
-        let mut sum = vec![0.0; p];
-        let mut ones = vec![true; p];
-        for i in 0..n {
-            for (j, &x) in design.row(i).iter().enumerate() {
-                sum[j] += x;
-                ones[j] &= x == 1.0;
-            }
+        // Column sums and "all ones" flags, then sums of squares about the centre, over row
+        // blocks in parallel, summed in block order.
+        let blocks = || {
+            (0..n.div_ceil(BLOCK))
+                .into_par_iter()
+                .map(|b| b * BLOCK..((b + 1) * BLOCK).min(n))
+        };
+        let sums: Vec<(Vec<f64>, Vec<bool>)> = blocks()
+            .map(|rows| {
+                let (mut sum, mut ones) = (vec![0.0; p], vec![true; p]);
+                for i in rows {
+                    for (j, &x) in design.row(i).iter().enumerate() {
+                        sum[j] += x;
+                        ones[j] &= x == 1.0;
+                    }
+                }
+                (sum, ones)
+            })
+            .collect();
+        let (mut sum, mut ones) = (vec![0.0; p], vec![true; p]);
+        for (s, o) in &sums {
+            (0..p).for_each(|j| (sum[j], ones[j]) = (sum[j] + s[j], ones[j] && o[j]));
         }
         let intercept = ones.iter().position(|&one| one);
         let centre: Vec<f64> = (0..p)
@@ -207,17 +222,21 @@ impl Standardisation {
                 }
             })
             .collect();
-        let mut squares = vec![0.0; p];
-        for i in 0..n {
-            for (j, &x) in design.row(i).iter().enumerate() {
-                squares[j] += (x - centre[j]) * (x - centre[j]);
-            }
-        }
+        let squares: Vec<Vec<f64>> = blocks()
+            .map(|rows| {
+                let mut squares = vec![0.0; p];
+                for i in rows {
+                    for (j, &x) in design.row(i).iter().enumerate() {
+                        squares[j] += (x - centre[j]) * (x - centre[j]);
+                    }
+                }
+                squares
+            })
+            .collect();
         // A column with no spread keeps scale 1, so that the factorisation can name it.
-        let inverse_scale = squares
-            .iter()
-            .map(|&ss| {
-                let rms = (ss / n as f64).sqrt();
+        let inverse_scale = (0..p)
+            .map(|j| {
+                let rms = (squares.iter().map(|s| s[j]).sum::<f64>() / n as f64).sqrt();
                 if rms > 0.0 { 1.0 / rms } else { 1.0 }
             })
             .collect();

@@ -7,6 +7,7 @@ use crate::logistic::{
     Design, HosmerLemeshow, LogisticFit, LogisticOptions, c_statistic, fit_logistic,
     hosmer_lemeshow,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Gamma};
 use std::collections::HashMap;
@@ -24,6 +25,14 @@ pub struct Labels {
 impl Labels {
     pub fn new() -> Self {
         Labels::default()
+    }
+
+    /// An empty column with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        Labels {
+            codes: Vec::with_capacity(rows),
+            ..Labels::default()
+        }
     }
 
     /// Appends a row with label `label`.
@@ -148,7 +157,7 @@ pub fn design_matrix(rows: usize, covariates: &[Covariate]) -> Result<Design, St
     }
     let p = names.len();
     let mut values = vec![0.0; rows * p];
-    for (i, row) in values.chunks_exact_mut(p).enumerate() {
+    values.par_chunks_mut(p).enumerate().for_each(|(i, row)| {
         row[0] = 1.0;
         let mut column = 1;
         for fill in &fills {
@@ -165,7 +174,7 @@ pub fn design_matrix(rows: usize, covariates: &[Covariate]) -> Result<Design, St
                 }
             }
         }
-    }
+    });
     Ok(Design {
         names,
         rows,

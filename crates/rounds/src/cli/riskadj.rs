@@ -56,12 +56,31 @@ pub fn run(args: RiskAdjArgs) -> anyhow::Result<()> {
 }
 
 /// The columns a model needs, one value per patient.
-#[derive(Default)]
 struct Patients {
     outcome: Vec<f64>,
     groups: Labels,
     numeric: Vec<Vec<f64>>,
     categorical: Vec<Labels>,
+}
+
+impl Patients {
+    fn with_capacity(layout: &Layout, rows: usize) -> Self {
+        Patients {
+            outcome: Vec::with_capacity(rows),
+            groups: Labels::with_capacity(rows),
+            // Built one by one: cloning an empty Vec would drop its capacity.
+            numeric: layout
+                .numeric
+                .iter()
+                .map(|_| Vec::with_capacity(rows))
+                .collect(),
+            categorical: layout
+                .categorical
+                .iter()
+                .map(|_| Labels::with_capacity(rows))
+                .collect(),
+        }
+    }
 }
 
 /// Where the columns a model needs sit in the file.
@@ -129,14 +148,19 @@ fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<(Vec<f64>, Labels, Vec<Co
         starts.push(line);
         line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
     }
+    starts.push(line);
+    let per_thread = pieces.len().div_ceil(threads);
     let parsed: Vec<anyhow::Result<Patients>> = std::thread::scope(|scope| {
         let layout = &layout;
         let handles: Vec<_> = pieces
-            .chunks(pieces.len().div_ceil(threads))
-            .zip(starts.chunks(pieces.len().div_ceil(threads)))
-            .map(|(pieces, starts)| {
+            .chunks(per_thread)
+            .enumerate()
+            .map(|(chunk, pieces)| {
+                let starts = &starts[chunk * per_thread..];
+                // Lines in these pieces: an upper bound on their records, so no column regrows.
+                let lines = (starts[pieces.len()] - starts[0]) as usize;
                 scope.spawn(move || {
-                    let mut patients = Patients::default();
+                    let mut patients = Patients::with_capacity(layout, lines);
                     for (piece, &start) in pieces.iter().zip(starts) {
                         read_piece(layout, piece, start, quoted, &mut patients)?;
                     }
@@ -150,11 +174,7 @@ fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<(Vec<f64>, Labels, Vec<Co
             .collect()
     });
 
-    let mut all = Patients {
-        numeric: vec![Vec::new(); layout.numeric.len()],
-        categorical: vec![Labels::new(); layout.categorical.len()],
-        ..Patients::default()
-    };
+    let mut all = Patients::with_capacity(&layout, (line - first_line) as usize);
     for part in parsed {
         let part = part?;
         all.outcome.extend(part.outcome);
@@ -220,10 +240,6 @@ fn read_piece(
     into: &mut Patients,
 ) -> anyhow::Result<()> {
     let path = layout.args.input.as_path();
-    if into.numeric.is_empty() {
-        into.numeric = vec![Vec::new(); layout.numeric.len()];
-        into.categorical = vec![Labels::new(); layout.categorical.len()];
-    }
     let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.fields);
     if !quoted {
         for (offset, text) in piece.split(|&b| b == b'\n').enumerate() {
