@@ -224,15 +224,8 @@ fn write_svg(out: &mut dyn Write, result: &Funnel) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn file(name: &str, text: &str) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("rounds-funnel-{}-{name}", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
     fn error(text: &str, kind: FunnelKind) -> String {
-        let path = file("bad.csv", text);
+        let path = io::temp_file("funnel-bad.csv", text);
         format!("{:#}", read_groups(&path, kind).unwrap_err())
     }
 
@@ -261,8 +254,8 @@ mod tests {
 
     #[test]
     fn json_has_exactly_the_fields_the_issue_specifies_and_csv_the_same_columns() {
-        let path = file(
-            "ok.csv",
+        let path = io::temp_file(
+            "funnel-ok.csv",
             "group,numerator,denominator\na,10,100\nb,30,120\nc,12,90\n",
         );
         let groups = read_groups(&path, FunnelKind::Proportion).unwrap();

@@ -32,7 +32,10 @@ impl Format {
 /// A CSV reader over `path` with headers, trimming whitespace around fields.
 pub fn csv_reader(path: &Path) -> anyhow::Result<csv::Reader<File>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    Ok(csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(file))
+    Ok(csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(file))
 }
 
 /// Where results go: the named file (created or truncated) or standard output.
@@ -49,7 +52,11 @@ pub fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 pub fn column_index(path: &Path, headers: &csv::StringRecord, name: &str) -> anyhow::Result<usize> {
     headers.iter().position(|h| h == name).ok_or_else(|| {
         let present: Vec<&str> = headers.iter().collect();
-        anyhow::anyhow!("{}: no column `{name}` (the header has: {})", path.display(), present.join(", "))
+        anyhow::anyhow!(
+            "{}: no column `{name}` (the header has: {})",
+            path.display(),
+            present.join(", ")
+        )
     })
 }
 
@@ -60,7 +67,12 @@ pub fn line(record: &csv::StringRecord) -> u64 {
 
 /// Field `column` (named `name`) of `record` as a finite number, or an error naming the file,
 /// line and column.
-pub fn number_field(path: &Path, record: &csv::StringRecord, column: usize, name: &str) -> anyhow::Result<f64> {
+pub fn number_field(
+    path: &Path,
+    record: &csv::StringRecord,
+    column: usize,
+    name: &str,
+) -> anyhow::Result<f64> {
     parse_number(path, line(record), name, record.get(column).unwrap_or(""))
 }
 
@@ -71,7 +83,11 @@ pub fn parse_number(path: &Path, line: u64, name: &str, text: &str) -> anyhow::R
         _ => anyhow::bail!(
             "{}: line {line}, column `{name}`: {} is not a number",
             path.display(),
-            if text.is_empty() { "an empty field".to_string() } else { format!("`{text}`") }
+            if text.is_empty() {
+                "an empty field".to_string()
+            } else {
+                format!("`{text}`")
+            }
         ),
     }
 }
@@ -120,13 +136,19 @@ fn plain_decimal(bytes: &[u8]) -> Option<f64> {
 /// empty file reported against the file.
 pub fn records(path: &Path) -> anyhow::Result<(csv::StringRecord, Vec<csv::StringRecord>)> {
     let mut reader = csv_reader(path)?;
-    let headers = reader.headers().with_context(|| format!("{}: cannot read the header", path.display()))?.clone();
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: cannot read the header", path.display()))?
+        .clone();
     let records = reader
         .records()
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("{}: not a well-formed CSV file", path.display()))?;
     if records.is_empty() {
-        anyhow::bail!("{}: no data rows (an empty file, or a header alone)", path.display());
+        anyhow::bail!(
+            "{}: no data rows (an empty file, or a header alone)",
+            path.display()
+        );
     }
     Ok((headers, records))
 }
@@ -142,6 +164,15 @@ pub fn finish(result: anyhow::Result<()>) -> std::process::ExitCode {
     }
 }
 
+/// A file holding `text` in the temporary folder, named apart per test process; for tests of
+/// commands that read files.
+#[cfg(test)]
+pub fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("rounds-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,11 +180,28 @@ mod tests {
     #[test]
     fn the_decimal_fast_path_gives_the_same_double_as_the_full_parser() {
         let samples = [
-            "0", "-0", "1", "0.1", "-0.5128", "5.624", "123456789012345", "0.00000000000001",
-            "3.14159265358979", "-999999.999999999", "68.4", "1.", ".5", "+2.25", "0.3",
+            "0",
+            "-0",
+            "1",
+            "0.1",
+            "-0.5128",
+            "5.624",
+            "123456789012345",
+            "0.00000000000001",
+            "3.14159265358979",
+            "-999999.999999999",
+            "68.4",
+            "1.",
+            ".5",
+            "+2.25",
+            "0.3",
         ];
         for text in samples {
-            assert_eq!(plain_decimal(text.as_bytes()), Some(text.parse::<f64>().unwrap()), "{text}");
+            assert_eq!(
+                plain_decimal(text.as_bytes()),
+                Some(text.parse::<f64>().unwrap()),
+                "{text}"
+            );
         }
         // A pseudo-random sweep of 6-decimal values, as data files hold them.
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -161,18 +209,42 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let text = format!("{}.{:06}", (state >> 40) as i64 - (1 << 23), state % 1_000_000);
-            assert_eq!(plain_decimal(text.as_bytes()), Some(text.parse::<f64>().unwrap()), "{text}");
+            let text = format!(
+                "{}.{:06}",
+                (state >> 40) as i64 - (1 << 23),
+                state % 1_000_000
+            );
+            assert_eq!(
+                plain_decimal(text.as_bytes()),
+                Some(text.parse::<f64>().unwrap()),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn anything_but_a_plain_decimal_goes_to_the_full_parser() {
-        for text in ["1e5", "nan", "inf", "1,5", "", "-", ".", "1.2.3", "1234567890123456"] {
+        for text in [
+            "1e5",
+            "nan",
+            "inf",
+            "1,5",
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "1234567890123456",
+        ] {
             assert_eq!(plain_decimal(text.as_bytes()), None, "{text}");
         }
         let err = parse_number_bytes(Path::new("f.csv"), 7, "age", b" abc ").unwrap_err();
-        assert_eq!(err.to_string(), "f.csv: line 7, column `age`: `abc` is not a number");
-        assert_eq!(parse_number_bytes(Path::new("f.csv"), 7, "age", b"1e2").unwrap(), 100.0);
+        assert_eq!(
+            err.to_string(),
+            "f.csv: line 7, column `age`: `abc` is not a number"
+        );
+        assert_eq!(
+            parse_number_bytes(Path::new("f.csv"), 7, "age", b"1e2").unwrap(),
+            100.0
+        );
     }
 }

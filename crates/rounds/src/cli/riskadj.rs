@@ -398,9 +398,7 @@ mod tests {
     use super::*;
 
     fn args(name: &str, text: &str) -> RiskAdjArgs {
-        let input =
-            std::env::temp_dir().join(format!("rounds-riskadj-{}-{name}", std::process::id()));
-        std::fs::write(&input, text).unwrap();
+        let input = io::temp_file(&format!("riskadj-{name}"), text);
         RiskAdjArgs {
             input,
             outcome: "died".into(),
