@@ -207,6 +207,18 @@ pub fn funnel(groups: &[GroupCounts], options: FunnelOptions) -> Result<Funnel, 
         _ => winsorise(&z, options.trim),
     };
 
+    // A group with no observed events has z = −∞ on the SHMI log scale. Truncation usually
+    // drops it, as it drops the lowest band; if it survives, φ has no value.
+    if let Some(g) = z_winsorised
+        .iter()
+        .zip(&groups)
+        .find_map(|(w, g)| w.filter(|w| w.is_infinite()).map(|_| g))
+    {
+        return Err(StatsError::invalid(
+            format!("group {}: numerator", g.group),
+            "observed is 0, so its SHMI z-score (on the log scale) is −∞, and it is not among the groups truncated before estimating overdispersion; use the CQC method or a larger trim",
+        ));
+    }
     // φ and τ² come from the groups that survive trimming only.
     let kept: Vec<(f64, f64)> = z_winsorised
         .iter()
@@ -279,23 +291,17 @@ fn aggregate(rows: &[GroupCounts], kind: FunnelKind) -> Result<Vec<GroupCounts>,
     let mut groups = Vec::with_capacity(sums.len());
     for (group, (numerator, mut denominator)) in sums {
         let field = |name: &str| format!("group {group}: {name}");
+        // FunnelPlotR rounds SHMI expected counts to two decimals, as NHS Digital publishes them.
+        if kind == FunnelKind::StandardisedRatio(SrMethod::Shmi) {
+            denominator = (denominator * 100.0).round() / 100.0;
+        }
         if denominator <= 0.0 {
             return Err(StatsError::invalid(
                 field("denominator"),
-                "is 0: the group has no value and no limits",
+                "is 0 (after rounding to two decimals, for SHMI): the group has no value and no limits",
             ));
         }
         match kind {
-            // FunnelPlotR rounds SHMI expected counts to two decimals, as NHS Digital publishes them.
-            FunnelKind::StandardisedRatio(SrMethod::Shmi) => {
-                denominator = (denominator * 100.0).round() / 100.0;
-                if numerator == 0.0 {
-                    return Err(StatsError::invalid(
-                        field("numerator"),
-                        "observed is 0: the SHMI log transformation is undefined (use the CQC method)",
-                    ));
-                }
-            }
             FunnelKind::Proportion if numerator > denominator => {
                 return Err(StatsError::invalid(
                     field("numerator"),
@@ -561,6 +567,33 @@ mod tests {
         .unwrap();
         let at_one = f.unadjusted_limits(1.0);
         assert_eq!(at_one.lcl998, 0.0);
+    }
+
+    #[test]
+    fn a_group_with_no_deaths_is_truncated_from_the_shmi_overdispersion_estimate() {
+        let mut rows: Vec<(String, f64, f64)> = (0..39)
+            .map(|i| (format!("h{i:02}"), 40.0 + (i % 7) as f64 * 3.0, 45.0))
+            .collect();
+        rows.push(("tiny".into(), 0.0, 12.0));
+        let rows: Vec<GroupCounts> = rows
+            .into_iter()
+            .map(|(group, numerator, denominator)| GroupCounts {
+                group,
+                numerator,
+                denominator,
+            })
+            .collect();
+        let f = funnel(
+            &rows,
+            FunnelOptions::new(FunnelKind::StandardisedRatio(SrMethod::Shmi)),
+        )
+        .unwrap();
+        let tiny = f.points.iter().find(|p| p.group == "tiny").unwrap();
+        assert_eq!(
+            (tiny.value, tiny.z, tiny.z_winsorised),
+            (0.0, f64::NEG_INFINITY, None)
+        );
+        assert!(f.phi.is_finite() && tiny.outlier);
     }
 
     #[test]
