@@ -631,7 +631,8 @@ pub struct HosmerLemeshow {
 /// Hosmer–Lemeshow goodness of fit as `ResourceSelection::hoslem.test(y, fitted, g)`: patients
 /// cut into groups at the type-7 quantiles of fitted risk (duplicate cuts merged; each group
 /// (a, b], the first [a, b]); χ² over events and non-events of every group; df = groups − 2.
-/// Groups left empty by interpolated cuts are dropped (R's hoslem.test returns NaN there);
+/// df counts the groups formed (hoslem.test keeps g − 2 when tied cuts merge groups); groups
+/// left empty by interpolated cuts are dropped (hoslem.test returns NaN there);
 /// `None` when fewer than three non-empty risk groups remain.
 pub fn hosmer_lemeshow(y: &[f64], fitted: &[f64], groups: usize) -> Option<HosmerLemeshow> {
     let mut sorted = fitted.to_vec();
