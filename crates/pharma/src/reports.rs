@@ -4,11 +4,14 @@
 
 use rustc_hash::FxHashMap;
 
-/// Names to dense u32 ids, in order of first appearance.
+/// Names to dense u32 ids, in order of first appearance. The names shown live in one arena, so
+/// a new name costs one allocation (its key), not two.
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
     ids: FxHashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    arena: String,
+    /// End of each id's name in `arena`.
+    ends: Vec<usize>,
 }
 
 impl Interner {
@@ -22,9 +25,10 @@ impl Interner {
         if let Some(&id) = self.ids.get(key) {
             return id;
         }
-        let id = self.names.len() as u32;
+        let id = self.ends.len() as u32;
         self.ids.insert(key.into(), id);
-        self.names.push(display.into());
+        self.arena.push_str(display);
+        self.ends.push(self.arena.len());
         id
     }
 
@@ -32,23 +36,26 @@ impl Interner {
     fn absorb(&mut self, other: &Interner) -> Vec<u32> {
         let mut map = vec![0u32; other.len()];
         for (key, &id) in &other.ids {
-            map[id as usize] = self.id_keyed(key, &other.names[id as usize]);
+            map[id as usize] = self.id_keyed(key, other.name(id));
         }
         map
     }
 
     /// Renumbers the ids so that they follow the names' order; returns the new id of each old one.
     fn renumber_by_name(&mut self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
-        order.sort_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        order.sort_by(|&a, &b| self.name(a).cmp(self.name(b)));
         let mut new_id = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_id[old as usize] = new as u32;
         }
-        self.names = order
-            .iter()
-            .map(|&old| std::mem::take(&mut self.names[old as usize]))
-            .collect();
+        let mut arena = String::with_capacity(self.arena.len());
+        let mut ends = Vec::with_capacity(self.ends.len());
+        for &old in &order {
+            arena.push_str(self.name(old));
+            ends.push(arena.len());
+        }
+        (self.arena, self.ends) = (arena, ends);
         for id in self.ids.values_mut() {
             *id = new_id[*id as usize];
         }
@@ -60,15 +67,17 @@ impl Interner {
     }
 
     pub fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.arena[start..self.ends[id]]
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.ends.is_empty()
     }
 }
 
@@ -81,8 +90,8 @@ pub struct ReportPairs {
     /// (report, drug, event) ids; a triple may repeat (counting treats it once).
     pub occurrences: Vec<(u32, u32, u32)>,
     /// Rows usually come grouped by report and drug: the last ids skip a hash look-up.
-    last_report: Option<(Box<str>, u32)>,
-    last_drug: Option<(Box<str>, u32)>,
+    last_report: Last,
+    last_drug: Last,
 }
 
 impl ReportPairs {
@@ -107,8 +116,8 @@ impl ReportPairs {
                 .iter()
                 .map(|&(r, d, e)| (reports[r as usize], drugs[d as usize], events[e as usize])),
         );
-        self.last_report = None;
-        self.last_drug = None;
+        self.last_report = Last::default();
+        self.last_drug = Last::default();
     }
 
     /// Renumbers drugs and events in the order of their names, so that pairs counted from the
@@ -120,16 +129,25 @@ impl ReportPairs {
             o.1 = drug[o.1 as usize];
             o.2 = event[o.2 as usize];
         }
-        self.last_drug = None;
+        self.last_drug = Last::default();
     }
 }
 
-fn cached(last: &mut Option<(Box<str>, u32)>, names: &mut Interner, name: &str) -> u32 {
-    match last {
-        Some((previous, id)) if &**previous == name => *id,
+/// The last name looked up and its id (none while `id` is None); the buffer is reused.
+#[derive(Debug, Default, Clone)]
+struct Last {
+    name: String,
+    id: Option<u32>,
+}
+
+fn cached(last: &mut Last, names: &mut Interner, name: &str) -> u32 {
+    match last.id {
+        Some(id) if last.name == name => id,
         _ => {
             let id = names.id(name);
-            *last = Some((name.into(), id));
+            last.name.clear();
+            last.name.push_str(name);
+            last.id = Some(id);
             id
         }
     }

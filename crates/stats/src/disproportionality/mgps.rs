@@ -438,18 +438,24 @@ pub fn fit_prior(pairs: &[(u64, f64)], options: &FitOptions) -> Result<PriorFit,
     };
     let search = coarse.as_ref().unwrap_or(&data);
 
-    let mut evaluations = 0;
-    let mut best: Option<optimise::Minimum> = None;
-    for start in &options.starts {
-        let mut f = |theta: &Vector| search.objective(theta).0;
-        let (x, _, evals) =
-            optimise::nelder_mead(&mut f, &start.to_theta(), 0.5, &BOUNDS, 1e-9, 300);
-        let m = optimise::bfgs(&mut |t| search.objective(t), &x, None, &BOUNDS, 1e-13, 200);
-        evaluations += evals + m.evaluations;
-        if best.as_ref().is_none_or(|b| m.value < b.value) {
-            best = Some(m);
-        }
-    }
+    // The starts are independent searches on a small copy: run them side by side.
+    let searches: Vec<(optimise::Minimum, usize)> = options
+        .starts
+        .par_iter()
+        .map(|start| {
+            let mut f = |theta: &Vector| search.objective(theta).0;
+            let (x, _, evals) =
+                optimise::nelder_mead(&mut f, &start.to_theta(), 0.5, &BOUNDS, 1e-9, 300);
+            let m = optimise::bfgs(&mut |t| search.objective(t), &x, None, &BOUNDS, 1e-13, 200);
+            (m, evals + m.evaluations)
+        })
+        .collect();
+    let mut evaluations: usize = searches.iter().map(|s| s.1).sum();
+    // The best start; the first of equals, so the result does not depend on scheduling.
+    let best = searches
+        .into_iter()
+        .map(|s| s.0)
+        .reduce(|b, m| if m.value < b.value { m } else { b });
     let mut best = best.expect("at least one start");
     if coarse.is_some() {
         // Refine through finer binnings to the exact data, each stage started from the previous
