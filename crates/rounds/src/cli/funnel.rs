@@ -29,6 +29,7 @@ pub struct FunnelArgs {
     /// Share of z-scores winsorised (or truncated, SHMI) at each end before estimating overdispersion.
     #[arg(long, default_value_t = 0.1)]
     trim: f64,
+    /// Output format; by default from the --output extension, else JSON.
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Output file; standard output when absent.

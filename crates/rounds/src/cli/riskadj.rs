@@ -28,6 +28,7 @@ pub struct RiskAdjArgs {
     /// Categorical risk factors, comma-separated; the first level in sorted order is the reference.
     #[arg(long, value_delimiter = ',')]
     categorical: Vec<String>,
+    /// Output format, json or csv; by default from the --output extension, else JSON.
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Output file; standard output when absent.
