@@ -753,6 +753,27 @@ mod tests {
     }
 
     #[test]
+    fn a_fit_still_moving_when_the_iterations_run_out_is_reported_not_returned() {
+        let rows: Vec<[f64; 2]> = (0..30).map(|i| [1.0, (i % 10) as f64]).collect();
+        let rows: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+        let y: Vec<f64> = (0..30).map(|i| ((i * 7) % 4 == 0) as u8 as f64).collect();
+        let one_step = LogisticOptions {
+            max_iterations: 1,
+            ..LogisticOptions::default()
+        };
+        let err = fit_logistic(&design(&["(Intercept)", "x"], &rows), &y, one_step).unwrap_err();
+        assert!(matches!(err, StatsError::NoConvergence { .. }), "{err}");
+        assert!(
+            fit_logistic(
+                &design(&["(Intercept)", "x"], &rows),
+                &y,
+                LogisticOptions::default()
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn a_column_that_copies_another_is_named_as_collinear() {
         let rows: Vec<[f64; 3]> = (0..20).map(|i| [1.0, i as f64, 2.0 * i as f64]).collect();
         let rows: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
