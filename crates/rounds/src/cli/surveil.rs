@@ -423,7 +423,7 @@ impl Detector {
         let ears = matches!(a.method, Method::EarsC1 | Method::EarsC2 | Method::EarsC3);
         let refuse = |given: bool, option: &str, methods: &str| -> anyhow::Result<()> {
             if given {
-                bail!("{option} applies to {methods} only");
+                bail!("{option}: only for {methods}");
             }
             Ok(())
         };

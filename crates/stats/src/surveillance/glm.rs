@@ -168,22 +168,28 @@ impl Sums {
 
     /// The weighted least-squares coefficients (group intercepts, slope), the group mean times
     /// and the within-group Σ w (t − t̄)².
-    fn solve(&self, trend: bool) -> (Vec<f64>, f64, Vec<f64>, f64) {
+    /// Writes the group intercepts and mean times; returns the slope and Σ w (t − t̄)².
+    fn solve(&self, trend: bool, intercept: &mut [f64], tbar: &mut [f64]) -> (f64, f64) {
         let groups = self.w.len();
-        let zbar: Vec<f64> = (0..groups).map(|g| self.wz[g] / self.w[g]).collect();
-        if !trend {
-            return (zbar, 0.0, vec![0.0; groups], f64::NAN);
+        for g in 0..groups {
+            // The intercept is z̄ until the slope is known.
+            intercept[g] = self.wz[g] / self.w[g];
+            tbar[g] = if trend { self.wt[g] / self.w[g] } else { 0.0 };
         }
-        let tbar: Vec<f64> = (0..groups).map(|g| self.wt[g] / self.w[g]).collect();
+        if !trend {
+            return (0.0, f64::NAN);
+        }
         let sxx: f64 = (0..groups)
             .map(|g| self.wtt[g] - self.wt[g] * tbar[g])
             .sum();
         let sxz: f64 = (0..groups)
-            .map(|g| self.wtz[g] - self.wt[g] * zbar[g])
+            .map(|g| self.wtz[g] - self.wt[g] * intercept[g])
             .sum();
         let slope = sxz / sxx;
-        let intercept = (0..groups).map(|g| zbar[g] - slope * tbar[g]).collect();
-        (intercept, slope, tbar, sxx)
+        for g in 0..groups {
+            intercept[g] -= slope * tbar[g];
+        }
+        (slope, sxx)
     }
 }
 
@@ -309,7 +315,7 @@ pub(crate) fn fit(d: &Design, trend: bool, prior: Option<&[f64]>) -> Fit {
         (vec![0.0; ng], 0.0, vec![0.0; ng], f64::NAN);
     let mut weights_of_last_step = sums.w.clone();
     for _ in 0..MAX_ITERATIONS {
-        (intercept, slope, tbar, sxx) = sums.solve(trend);
+        (slope, sxx) = sums.solve(trend, &mut intercept, &mut tbar);
         weights_of_last_step.clone_from(&sums.w);
         let mut dev = evaluate(&mut next, &intercept, slope);
         // glm.fit halves the step towards the previous coefficients while the fit is invalid.
