@@ -727,6 +727,61 @@ mod tests {
         }
     }
 
+    /// The shared reference files of the stats crate's parity tests.
+    fn reference(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../stats/tests/fixtures/surveillance")
+            .join(name)
+    }
+
+    #[test]
+    fn detect_reproduces_farrington_flexible_on_the_reference_series() {
+        let output = std::env::temp_dir().join(format!(
+            "rounds-surveil-{}-farrington.csv",
+            std::process::id()
+        ));
+        let args = DetectArgs {
+            method: Method::Farrington,
+            input: reference("counts.csv"),
+            range: None,
+            alpha: None,
+            b: None,
+            w: None,
+            threshold_method: None,
+            baseline: None,
+            k: None,
+            h: None,
+            format: None,
+            output: Some(output.clone()),
+        };
+        detect(args).unwrap();
+        let ours: Vec<csv::StringRecord> = csv::Reader::from_path(&output)
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        let theirs: Vec<csv::StringRecord> =
+            csv::Reader::from_path(reference("farrington.expected.csv"))
+                .unwrap()
+                .records()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(ours.len(), theirs.len());
+        for (o, t) in ours.iter().zip(&theirs) {
+            // ours: series, period, count, expected, threshold, alarm; R: ..., threshold, alarm, expected
+            assert_eq!((&o[0], &o[1], &o[2]), (&t[0], &t[1], &t[2]));
+            assert_eq!(o[5].to_uppercase(), t[4]);
+            for (ours, theirs) in [(&o[3], &t[5]), (&o[4], &t[3])] {
+                if theirs == "NA" {
+                    assert_eq!(ours, "", "{o:?}");
+                } else {
+                    let (a, b): (f64, f64) = (ours.parse().unwrap(), theirs.parse().unwrap());
+                    assert!((a - b).abs() <= 1e-6 * b.abs(), "{o:?} vs {t:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn iso_weeks_are_mondays_and_dates_are_days() {
         let w = parse_period("2024-W01").unwrap();
