@@ -226,7 +226,7 @@ impl FitData {
                 keys.push((bin, self.n_values[self.obs_n[o] as usize] as u64, w * e, w));
             }
         }
-        keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        keys.sort_unstable_by_key(|k| (k.0, k.1));
         let mut grouped: Vec<(i64, u64, f64, f64)> = Vec::new();
         for k in keys {
             match grouped.last_mut() {
@@ -457,12 +457,12 @@ pub fn fit_prior(pairs: &[(u64, f64)], options: &FitOptions) -> Result<PriorFit,
         .map(|s| s.0)
         .reduce(|b, m| if m.value < b.value { m } else { b });
     let mut best = best.expect("at least one start");
-    if coarse.is_some() {
+    if let Some(coarse) = coarse.as_ref() {
         // Refine through finer binnings to the exact data, each stage started from the previous
         // optimum with the previous stage's Hessian, so the passes over millions of pairs are
         // few. The final tolerance is 1e-11 per pair in mean log-likelihood.
         let fine = data.binned(0.002);
-        let mut previous = coarse.as_ref().expect("coarse stage");
+        let mut previous = coarse;
         for (stage, tol, max_iter) in [(&fine, 1e-12, 100), (&data, 1e-11, 30)] {
             let hessian = finite_difference_hessian(previous, &best.x);
             evaluations += 2 * DIM;
@@ -653,7 +653,7 @@ impl Mixture {
             }
             let step = -value / slope;
             let mut next = x * step.exp();
-            if !(next > lo && next < hi) || !next.is_finite() {
+            if !(next > lo && next < hi && next.is_finite()) {
                 next = (lo * hi).sqrt();
             } else if step.abs() < 1e-8 {
                 // Newton converges quadratically: after a step this small the error left is of

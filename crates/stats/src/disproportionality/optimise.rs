@@ -137,7 +137,7 @@ pub fn bfgs(
             }
         });
         let mut slope = dot(&gf, &d);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             // Not a descent direction: restart from steepest descent.
             h = identity();
             d = gf.map(|v| -v);
@@ -235,7 +235,7 @@ fn cholesky(a: &Matrix) -> Option<Matrix> {
         for j in 0..=i {
             let s: f64 = a[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[i][i] = s.sqrt();
@@ -322,15 +322,15 @@ mod tests {
     #[test]
     fn the_regularised_inverse_of_a_positive_matrix_is_its_inverse() {
         let mut m = [[0.0; DIM]; DIM];
-        for i in 0..DIM {
-            m[i][i] = (i + 1) as f64;
+        for (i, row) in m.iter_mut().enumerate() {
+            row[i] = (i + 1) as f64;
         }
         m[0][1] = 0.5;
         m[1][0] = 0.5;
         let inv = regularised_inverse(&m).unwrap();
-        for i in 0..DIM {
+        for (i, row) in m.iter().enumerate() {
             for j in 0..DIM {
-                let p: f64 = (0..DIM).map(|k| m[i][k] * inv[k][j]).sum();
+                let p: f64 = (0..DIM).map(|k| row[k] * inv[k][j]).sum();
                 assert!((p - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
             }
         }
