@@ -537,14 +537,14 @@ fn detect(args: DetectArgs) -> anyhow::Result<()> {
         .to_possible_value()
         .map(|v| v.get_name().to_string())
         .unwrap_or_default();
-    if matches!(detector, Detector::Farrington(_)) {
-        if let Some(s) = all.iter().find(|s| s.step != 7) {
-            bail!(
-                "{}: series `{}` is daily; {method} needs weekly periods (ears-c1..3 and cusum take days)",
-                args.input.display(),
-                s.name
-            );
-        }
+    if matches!(detector, Detector::Farrington(_))
+        && let Some(s) = all.iter().find(|s| s.step != 7)
+    {
+        bail!(
+            "{}: series `{}` is daily; {method} needs weekly periods (ears-c1..3 and cusum take days)",
+            args.input.display(),
+            s.name
+        );
     }
     if !matches!(detector, Detector::Farrington(_)) && all.iter().any(|s| s.population.is_some()) {
         eprintln!("note: {method} does not use the population column");
@@ -712,16 +712,8 @@ fn rt(args: RtArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn write(name: &str, text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("rounds-surveil-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
     fn error(name: &str, text: &str) -> String {
-        match read_series(&write(name, text), "period", "count") {
+        match read_series(&io::temp_file(name, text), "period", "count") {
             Ok(_) => panic!("{name} was accepted"),
             Err(e) => format!("{e:#}"),
         }
@@ -800,7 +792,7 @@ mod tests {
 
     #[test]
     fn rows_of_a_series_are_put_in_time_order() {
-        let path = write(
+        let path = io::temp_file(
             "order.csv",
             "series,period,count\na,2024-W03,3\na,2024-W01,1\na,2024-W02,2\n",
         );
@@ -864,7 +856,7 @@ mod tests {
 
     #[test]
     fn weekly_dates_are_weeks() {
-        let path = write(
+        let path = io::temp_file(
             "weekly-dates.csv",
             "series,period,count\na,2015-01-05,1\na,2015-01-12,0\nb,2015-01-05,4\n",
         );

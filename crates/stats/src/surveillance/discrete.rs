@@ -19,7 +19,7 @@ fn search(p: f64, mean: f64, sd: f64, cdf: impl Fn(f64) -> f64) -> f64 {
     let reaches = |x: f64| x >= 0.0 && cdf(x) >= target;
     let z = statrs::function::erf::erfc_inv(2.0 * (1.0 - p)) * std::f64::consts::SQRT_2;
     let guess = (mean + z * sd).floor().max(0.0);
-    if !(guess < LARGEST_COUNT) {
+    if guess.is_nan() || guess >= LARGEST_COUNT {
         return f64::NAN;
     }
     // Invariant once bracketed: cdf(low) < target (or low = −1) and cdf(high) ≥ target.

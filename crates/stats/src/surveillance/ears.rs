@@ -79,7 +79,7 @@ pub fn ears_c(
             "the minimum baseline is 3 periods",
         ));
     }
-    if !(control.min_sigma >= 0.0) {
+    if control.min_sigma.is_nan() || control.min_sigma < 0.0 {
         return Err(StatsError::invalid("minSigma", "must be non-negative"));
     }
     if !(control.alpha > 0.0 && control.alpha < 1.0) {

@@ -294,8 +294,8 @@ pub(crate) fn fit(d: &Design, trend: bool, prior: Option<&[f64]>) -> Fit {
                 next.wtt[g] += pr * ti * ti;
             }
         }
-        for g in 0..ng {
-            let (a, e) = (intercept[g], intercept[g].exp());
+        for (g, &a) in intercept.iter().enumerate() {
+            let e = a.exp();
             next.w[g] *= e;
             next.wt[g] *= e;
             next.wtt[g] *= e;
@@ -328,8 +328,8 @@ pub(crate) fn fit(d: &Design, trend: bool, prior: Option<&[f64]>) -> Fit {
                 return abandoned(d, trend, n);
             }
             halvings += 1;
-            for g in 0..ng {
-                intercept[g] = (intercept[g] + old[g]) / 2.0;
+            for (a, old) in intercept.iter_mut().zip(old) {
+                *a = (*a + old) / 2.0;
             }
             slope = (slope + old_slope) / 2.0;
             dev = evaluate(&mut next, &intercept, slope);
@@ -455,7 +455,7 @@ mod tests {
         // working weights of its last iteration and reports 1.7777828420511359
         // (`summary(glm(y ~ factor(g), quasipoisson))$dispersion`, 4 iterations).
         assert!(
-            (f.dispersion - 1.7777828420511359).abs() < 1e-12,
+            (f.dispersion - 1.777_782_842_051_136).abs() < 1e-12,
             "{}",
             f.dispersion
         );

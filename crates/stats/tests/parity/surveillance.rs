@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 type Row = HashMap<String, String>;
+/// Periods, counts and populations of one series.
+type Series = (Vec<String>, Vec<f64>, Vec<f64>);
 
 fn rows(name: &str) -> Vec<Row> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -53,8 +55,8 @@ fn assert_close(what: &str, ours: Option<f64>, theirs: Option<f64>) {
 }
 
 /// Series of a counts file, in file order, by name.
-fn series(name: &str) -> BTreeMap<String, (Vec<String>, Vec<f64>, Vec<f64>)> {
-    let mut out: BTreeMap<String, (Vec<String>, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+fn series(name: &str) -> BTreeMap<String, Series> {
+    let mut out: BTreeMap<String, Series> = BTreeMap::new();
     for row in rows(name) {
         let entry = out.entry(row["series"].clone()).or_default();
         entry.0.push(row["period"].clone());
@@ -205,32 +207,33 @@ fn setting<T: std::str::FromStr>(row: &Row, column: &str) -> Option<T> {
 }
 
 fn farrington_control(row: &Row) -> FarringtonControl {
-    let mut c = FarringtonControl::default();
-    c.b = setting(row, "b").unwrap();
-    c.w = setting(row, "w").unwrap();
-    c.alpha = setting(row, "alpha").unwrap();
-    c.reweight = row["reweight"] == "TRUE";
-    c.weights_threshold = setting(row, "weights_threshold").unwrap();
-    c.trend = row["trend"] == "TRUE";
-    c.power_transform = match row["powertrans"].as_str() {
-        "2/3" => PowerTransform::TwoThirds,
-        "1/2" => PowerTransform::Half,
-        "none" => PowerTransform::None,
-        other => panic!("powertrans {other}"),
-    };
-    c.no_periods = setting(row, "no_periods").unwrap();
-    c.past_weeks_not_included = setting(row, "past_weeks");
-    c.threshold_method = match row["threshold_method"].as_str() {
-        "delta" => ThresholdMethod::Delta,
-        "nbPlugin" => ThresholdMethod::NbPlugin,
-        "muan" => ThresholdMethod::Muan,
-        other => panic!("thresholdMethod {other}"),
-    };
-    c.limit54 = (
-        setting(row, "limit_cases").unwrap(),
-        setting(row, "limit_periods").unwrap(),
-    );
-    c
+    FarringtonControl {
+        b: setting(row, "b").unwrap(),
+        w: setting(row, "w").unwrap(),
+        alpha: setting(row, "alpha").unwrap(),
+        reweight: row["reweight"] == "TRUE",
+        weights_threshold: setting(row, "weights_threshold").unwrap(),
+        trend: row["trend"] == "TRUE",
+        power_transform: match row["powertrans"].as_str() {
+            "2/3" => PowerTransform::TwoThirds,
+            "1/2" => PowerTransform::Half,
+            "none" => PowerTransform::None,
+            other => panic!("powertrans {other}"),
+        },
+        no_periods: setting(row, "no_periods").unwrap(),
+        past_weeks_not_included: setting(row, "past_weeks"),
+        threshold_method: match row["threshold_method"].as_str() {
+            "delta" => ThresholdMethod::Delta,
+            "nbPlugin" => ThresholdMethod::NbPlugin,
+            "muan" => ThresholdMethod::Muan,
+            other => panic!("thresholdMethod {other}"),
+        },
+        limit54: (
+            setting(row, "limit_cases").unwrap(),
+            setting(row, "limit_periods").unwrap(),
+        ),
+        p_threshold_trend: FarringtonControl::default().p_threshold_trend,
+    }
 }
 
 fn ears_control(row: &Row) -> EarsControl {
