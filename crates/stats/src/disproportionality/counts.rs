@@ -1,5 +1,5 @@
 //! From (report, drug, event) occurrences to the 2×2 tables of every observed drug–event pair.
-//! Ids are integers interned by the caller; counting is sorting packed integer keys, which keeps a
+//! Ids are integers interned by the caller; counting buckets integer pairs by report, which keeps a
 //! million-report database to a few hundred megabytes and well under a second.
 
 use super::Table;
@@ -53,11 +53,6 @@ pub fn count_cells(
     events: usize,
     margins: Margins,
 ) -> Result<Contingency, StatsError> {
-    let reports = occurrences
-        .iter()
-        .map(|o| o.0 as u64 + 1)
-        .max()
-        .unwrap_or(0);
     if let Some(o) = occurrences
         .iter()
         .find(|o| o.1 as usize >= drugs || o.2 as usize >= events)
@@ -67,60 +62,73 @@ pub fn count_cells(
             format!("drug {} or event {} out of range", o.1, o.2),
         ));
     }
-    let (bits_drug, bits_event) = (bits(drugs as u64), bits(events as u64));
-    if bits(reports) + bits_drug + bits_event > 64 {
-        return Err(StatsError::invalid(
-            "occurrences",
-            format!("{reports} reports × {drugs} drugs × {events} events do not fit a 64-bit key"),
-        ));
+    // Bucket the (drug, event) pairs by report (a counting sort: linear, and input usually
+    // arrives grouped by report already), then de-duplicate each report's short list.
+    let reports = occurrences
+        .iter()
+        .map(|o| o.0 as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut start = vec![0usize; reports + 1];
+    for o in occurrences {
+        start[o.0 as usize + 1] += 1;
     }
-    let shift_report = bits_drug + bits_event;
-    let mut keys: Vec<u64> = occurrences
-        .par_iter()
-        .map(|&(r, d, e)| (r as u64) << shift_report | (d as u64) << bits_event | e as u64)
-        .collect();
-    keys.par_sort_unstable();
-    keys.dedup();
+    for r in 0..reports {
+        start[r + 1] += start[r];
+    }
+    let mut fill = start.clone();
+    let mut by_report = vec![0u64; occurrences.len()];
+    for &(r, d, e) in occurrences {
+        by_report[fill[r as usize]] = (d as u64) << 32 | e as u64;
+        fill[r as usize] += 1;
+    }
+    drop(fill);
 
-    let event_mask = (1u64 << bits_event) - 1;
-    let drug_mask = (1u64 << bits_drug) - 1;
     let mut drug_margins = vec![0u64; drugs];
     let mut event_margins = vec![0u64; events];
     // In report units a drug or event counts once per report: remember the last report that
-    // counted it (keys are sorted by report, so each report's occurrences are contiguous).
-    let mut drug_seen = vec![u64::MAX; drugs];
-    let mut event_seen = vec![u64::MAX; events];
+    // counted it.
+    let mut drug_seen = vec![usize::MAX; drugs];
+    let mut event_seen = vec![usize::MAX; events];
     let mut n = 0u64;
-    let mut last_report = u64::MAX;
-    let mut pair_counter = PairCounter::new(drugs, events, keys.len());
-    for &key in &keys {
-        let report = key >> shift_report;
-        let drug = ((key >> bits_event) & drug_mask) as usize;
-        let event = (key & event_mask) as usize;
-        pair_counter.add(drug, event);
-        match margins {
-            Margins::Pairs => {
-                drug_margins[drug] += 1;
-                event_margins[event] += 1;
-                n += 1;
+    let mut pair_counter = PairCounter::new(drugs, events, occurrences.len());
+    for report in 0..reports {
+        let pairs = &mut by_report[start[report]..start[report + 1]];
+        if pairs.is_empty() {
+            continue;
+        }
+        pairs.sort_unstable();
+        let mut previous = None;
+        if margins == Margins::Reports {
+            n += 1;
+        }
+        for &key in pairs.iter() {
+            if previous == Some(key) {
+                continue;
             }
-            Margins::Reports => {
-                if report != last_report {
-                    n += 1;
-                    last_report = report;
-                }
-                if drug_seen[drug] != report {
-                    drug_seen[drug] = report;
+            previous = Some(key);
+            let (drug, event) = ((key >> 32) as usize, (key & 0xffff_ffff) as usize);
+            pair_counter.add(drug, event);
+            match margins {
+                Margins::Pairs => {
                     drug_margins[drug] += 1;
-                }
-                if event_seen[event] != report {
-                    event_seen[event] = report;
                     event_margins[event] += 1;
+                    n += 1;
+                }
+                Margins::Reports => {
+                    if drug_seen[drug] != report {
+                        drug_seen[drug] = report;
+                        drug_margins[drug] += 1;
+                    }
+                    if event_seen[event] != report {
+                        event_seen[event] = report;
+                        event_margins[event] += 1;
+                    }
                 }
             }
         }
     }
-    drop(keys);
+    drop(by_report);
     let cells = pair_counter.cells();
     Ok(Contingency {
         margins,
@@ -186,11 +194,6 @@ impl PairCounter {
             }
         }
     }
-}
-
-/// Bits needed to hold the values 0..count.
-fn bits(count: u64) -> u32 {
-    64 - count.saturating_sub(1).leading_zeros()
 }
 
 #[cfg(test)]
