@@ -80,10 +80,13 @@ enum Method {
     Farrington,
     /// farringtonFlexible with 10 seasonal periods, 26 weeks left out, negative binomial threshold.
     Noufaily,
+    /// EARS C1: mean + z·sd of the previous 7 periods (surveillance::earsC).
     #[value(name = "ears-c1")]
     EarsC1,
+    /// EARS C2: the same with the two most recent periods left out of the baseline.
     #[value(name = "ears-c2")]
     EarsC2,
+    /// EARS C3: C2 accumulated over the last three periods.
     #[value(name = "ears-c3")]
     EarsC3,
     /// CUSUM of Poisson-standardised counts; in-control mean from the periods before the range.
