@@ -455,13 +455,12 @@ fn floor_at_one(dispersion: f64) -> f64 {
 
 /// Standardised Anscombe residuals of a Poisson fit.
 fn anscombe_residuals(model: &Fit, d: &Design, two_thirds: &[f64], phi: f64) -> Vec<f64> {
-    let hat = model.hat_values(d);
     (0..d.y.len())
         .map(|i| {
             let mu = model.mu[i];
             // μ^(−1/6) as 1/√∛μ: the same value as powf to an ulp, several times cheaper.
             let a = 1.5 * (two_thirds[i] / mu.cbrt().sqrt() - mu.sqrt());
-            a / (phi * (1.0 - hat[i])).sqrt()
+            a / (phi * (1.0 - model.leverage(d, i))).sqrt()
         })
         .collect()
 }

@@ -75,18 +75,14 @@ pub(crate) fn prior_weighted_dispersion(fit: &Fit, y: &[f64], prior: &[f64]) -> 
 }
 
 impl Fit {
-    /// Leverages (diagonal of the hat matrix) of the observations.
-    pub fn hat_values(&self, d: &Design) -> Vec<f64> {
-        (0..d.y.len())
-            .map(|i| {
-                let g = d.group[i];
-                let mut h = 1.0 / self.s0[g];
-                if self.trend {
-                    h += (d.time[i] - self.time_centre - self.tbar[g]).powi(2) / self.sxx;
-                }
-                self.w[i] * h
-            })
-            .collect()
+    /// Leverage (diagonal element of the hat matrix) of observation `i`.
+    pub fn leverage(&self, d: &Design, i: usize) -> f64 {
+        let g = d.group[i];
+        let mut h = 1.0 / self.s0[g];
+        if self.trend {
+            h += (d.time[i] - self.time_centre - self.tbar[g]).powi(2) / self.sxx;
+        }
+        self.w[i] * h
     }
 
     /// Linear predictor and its unscaled variance x₀'(X'WX)⁻¹x₀ at a new point.
@@ -344,43 +340,58 @@ pub(crate) fn fit(d: &Design, trend: bool, prior: Option<&[f64]>) -> Fit {
     }
 
     // Per observation: the fitted μ, and the working weights of the last step (from the μ the
-    // step started from), as glm.fit leaves them for the leverages and the dispersion.
-    let means_at = |a: &[f64], b: f64| -> Vec<f64> {
+    // step started from), as glm.fit leaves them for the leverages and the dispersion; both in
+    // one pass, by running products unless an offset or the floor at ε needs exp per observation.
+    let per_observation = |a: &[f64], b: f64| {
         let lowest = (0..ng).map(|g| a[g] + (b * k.t_min[g]).min(b * k.t_max[g]));
-        if d.offset.is_some() || lowest.fold(f64::INFINITY, f64::min) < EPS.ln() {
-            return (0..n)
-                .map(|i| inverse_link(a[d.group[i]] + b * t(i) + off(i)).0)
-                .collect();
-        }
-        let scale: Vec<f64> = a.iter().map(|a| a.exp()).collect();
-        let step = b.exp();
-        let (mut r, mut previous) = (0.0, f64::NAN);
-        (0..n)
-            .map(|i| {
-                r = if d.time[i] - previous == 1.0 {
-                    r * step
-                } else {
-                    (b * t(i)).exp()
-                };
-                previous = d.time[i];
-                scale[d.group[i]] * r
-            })
-            .collect()
+        d.offset.is_some() || lowest.fold(f64::INFINITY, f64::min) < EPS.ln()
     };
-    let mu = means_at(&intercept, slope);
-    let w: Vec<f64> = match &start {
-        None => (0..n).map(|i| p(i) * (d.y[i] + 0.1)).collect(),
-        Some((a, b)) => {
-            let mut w = means_at(a, *b);
-            w.iter_mut().enumerate().for_each(|(i, w)| *w *= p(i));
-            w
-        }
-    };
+    let (start_coef, start_slope) = start
+        .as_ref()
+        .map_or((None, 0.0), |(a, b)| (Some(a.as_slice()), *b));
+    let exact = per_observation(&intercept, slope)
+        || start_coef.is_some_and(|a| per_observation(a, start_slope));
+    let scale: Vec<f64> = intercept.iter().map(|a| a.exp()).collect();
+    let start_scale: Vec<f64> =
+        start_coef.map_or(Vec::new(), |a| a.iter().map(|a| a.exp()).collect());
+    let (step, start_step) = (slope.exp(), start_slope.exp());
+    let (mut r, mut r_start, mut previous) = (0.0, 0.0, f64::NAN);
+    let (mut mu, mut w) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut pearson = 0.0;
+    for i in 0..n {
+        let g = d.group[i];
+        let (m, m_start) = if exact {
+            let m_start = match start_coef {
+                Some(a) => inverse_link(a[g] + start_slope * t(i) + off(i)).0,
+                None => d.y[i] + 0.1,
+            };
+            (
+                inverse_link(intercept[g] + slope * t(i) + off(i)).0,
+                m_start,
+            )
+        } else {
+            if d.time[i] - previous == 1.0 {
+                r *= step;
+                r_start *= start_step;
+            } else {
+                r = (slope * t(i)).exp();
+                r_start = (start_slope * t(i)).exp();
+            }
+            previous = d.time[i];
+            let m_start = if start_coef.is_some() {
+                start_scale[g] * r_start
+            } else {
+                d.y[i] + 0.1
+            };
+            (scale[g] * r, m_start)
+        };
+        let wi = p(i) * m_start;
+        pearson += wi * ((d.y[i] - m) / m).powi(2);
+        mu.push(m);
+        w.push(wi);
+    }
     let rank = ng + usize::from(trend);
     let df_residual = n.saturating_sub(rank);
-    let pearson: f64 = (0..n)
-        .map(|i| w[i] * ((d.y[i] - mu[i]) / mu[i]).powi(2))
-        .sum();
     let dispersion = if df_residual > 0 {
         pearson / df_residual as f64
     } else {
@@ -481,7 +492,7 @@ mod tests {
         let terms = Design::series_terms(&y);
         let d = design(&y, &terms, &group, &time, 2);
         let f = fit(&d, true, None);
-        let trace: f64 = f.hat_values(&d).iter().sum();
+        let trace: f64 = (0..y.len()).map(|i| f.leverage(&d, i)).sum();
         assert!((trace - 3.0).abs() < 1e-10);
     }
 }
