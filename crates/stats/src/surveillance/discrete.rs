@@ -1,6 +1,6 @@
 //! Quantiles of the Poisson and negative binomial distributions as R's `qpois` / `qnbinom` define
-//! them: the smallest count whose distribution function reaches p (with R's fuzz of 64 ulps, so a
-//! probability that rounds just below p still counts as reaching it).
+//! them: the smallest count whose distribution function reaches p (with a fuzz of 64 ulps as R's
+//! search uses, so a probability that rounds just below p still counts as reaching it).
 
 use statrs::function::beta::beta_reg;
 use statrs::function::gamma::gamma_ur;

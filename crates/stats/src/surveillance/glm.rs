@@ -4,8 +4,8 @@
 //! group (R's intercept + factor, reparametrised), an optional linear trend and an optional offset.
 //!
 //! The design is block-diagonal apart from the trend column, so each weighted least-squares step
-//! is solved in closed form from group means and within-group deviations in O(n), which is what
-//! makes thousands of series per second possible.
+//! is solved in closed form from per-group sums (see `fit`), which is what makes thousands of
+//! series per second possible.
 
 /// R's `.Machine$double.eps`: the log link's inverse never returns less (`pmax(exp(eta), eps)`).
 const EPS: f64 = f64::EPSILON;
