@@ -559,6 +559,52 @@ mod tests {
     }
 
     #[test]
+    fn shmi_limits_are_symmetric_on_the_log_scale_and_cqc_limits_about_the_target() {
+        let rows = counts(&[
+            ("a", 30.0, 20.0),
+            ("b", 50.0, 60.0),
+            ("c", 80.0, 70.0),
+            ("d", 9.0, 15.0),
+        ]);
+        let shmi = funnel(
+            &rows,
+            FunnelOptions::new(FunnelKind::StandardisedRatio(SrMethod::Shmi)),
+        )
+        .unwrap();
+        let cqc = funnel(
+            &rows,
+            FunnelOptions::new(FunnelKind::StandardisedRatio(SrMethod::Cqc)),
+        )
+        .unwrap();
+        for e in [5.0, 50.0, 500.0] {
+            let l = shmi.adjusted_limits(e);
+            assert!(
+                (l.lcl95 * l.ucl95 - 1.0).abs() < 1e-12
+                    && (l.lcl998 * l.ucl998 - 1.0).abs() < 1e-12
+            );
+            let l = cqc.adjusted_limits(e);
+            assert!((1.0 - l.lcl95 - (l.ucl95 - 1.0)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn the_order_of_the_rows_does_not_change_the_funnel() {
+        let rows = counts(&[
+            ("a", 30.0, 200.0),
+            ("b", 50.0, 600.0),
+            ("c", 80.0, 700.0),
+            ("a", 9.0, 150.0),
+        ]);
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        let options = FunnelOptions::new(FunnelKind::Ratio);
+        assert_eq!(
+            funnel(&rows, options).unwrap(),
+            funnel(&reversed, options).unwrap()
+        );
+    }
+
+    #[test]
     fn proportion_limits_never_fall_below_zero() {
         let f = funnel(
             &counts(&[("a", 1.0, 100.0), ("b", 2.0, 100.0)]),
