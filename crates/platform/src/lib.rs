@@ -6,14 +6,16 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod migrate;
 pub mod org;
 pub mod roles;
+pub mod telemetry;
 pub mod time;
 pub mod users;
-// pub mod web;
+pub mod web;
 
 pub use config::Config;
 pub use db::Db;

@@ -202,19 +202,19 @@ pub async fn list(db: &Db) -> Result<Vec<User>> {
     Ok(users)
 }
 
+/// The stored password hash, for checking a user's current password.
+pub async fn password_hash(db: &Db, user_id: i64) -> Result<String> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_one(&db.pool).await?;
+    Ok(row.try_get::<Option<String>, _>("password_hash")?.unwrap_or_default())
+}
+
 pub async fn count(db: &Db) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE disabled = 0").fetch_one(&db.pool).await?;
     Ok(row.try_get("n")?)
 }
 
-async fn change(
-    db: &Db,
-    actor: Actor<'_>,
-    username: &str,
-    action: &str,
-    detail: &str,
-    apply: impl AsyncFnOnce(&mut crate::db::Tx, i64) -> Result<()>,
-) -> Result<User> {
+/// Starts a change to `username`'s account: the write transaction and the user's id.
+async fn begin_change(db: &Db, username: &str) -> Result<(crate::db::Tx, i64)> {
     let mut tx = db.begin().await?;
     let row = sqlx::query("SELECT id FROM users WHERE username = $1")
         .bind(username)
@@ -222,7 +222,19 @@ async fn change(
         .await?
         .ok_or_else(|| Error::not_found(format!("user '{username}'")))?;
     let id: i64 = row.try_get("id")?;
-    apply(&mut tx, id).await?;
+    Ok((tx, id))
+}
+
+/// Stamps the account, audits the change and commits it.
+async fn finish_change(
+    db: &Db,
+    mut tx: crate::db::Tx,
+    id: i64,
+    actor: Actor<'_>,
+    username: &str,
+    action: &str,
+    detail: &str,
+) -> Result<User> {
     sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
         .bind(crate::time::now_text())
         .bind(id)
@@ -247,42 +259,40 @@ async fn change(
 
 pub async fn set_roles(db: &Db, actor: Actor<'_>, username: &str, roles: &[Role]) -> Result<User> {
     check_roles(roles)?;
+    let (mut tx, id) = begin_change(db, username).await?;
+    replace_roles(&mut tx, id, roles).await?;
     let detail = format!("roles: {}", Role::join(roles));
-    change(db, actor, username, "user.set-roles", &detail, async |tx, id| replace_roles(tx, id, roles).await).await
+    finish_change(db, tx, id, actor, username, "user.set-roles", &detail).await
 }
 
 /// Sets a new password and ends the user's sessions.
 pub async fn set_password(db: &Db, actor: Actor<'_>, username: &str, password: &str) -> Result<User> {
     check_password(username, password)?;
     let hash = hash_password(password)?;
-    change(db, actor, username, "user.set-password", "", async |tx, id| {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id).execute(&mut **tx).await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut **tx).await?;
-        Ok(())
-    })
-    .await
+    let (mut tx, id) = begin_change(db, username).await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    finish_change(db, tx, id, actor, username, "user.set-password", "").await
 }
 
 /// Disables (or re-enables) an account; disabling ends its sessions and revokes its API tokens.
 pub async fn set_disabled(db: &Db, actor: Actor<'_>, username: &str, disabled: bool) -> Result<User> {
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    change(db, actor, username, action, "", async |tx, id| {
-        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-            .bind(i64::from(disabled))
+    let (mut tx, id) = begin_change(db, username).await?;
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(i64::from(disabled))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(crate::time::now_text())
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut **tx).await?;
-            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                .bind(crate::time::now_text())
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    })
-    .await
+    }
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    finish_change(db, tx, id, actor, username, action, "").await
 }
 
 /// On an empty database, creates `admin` with a random password and returns the password (to be

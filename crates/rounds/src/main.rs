@@ -1,5 +1,6 @@
 //! `rounds`: the one binary. Parses the command line and hands each command to its module.
 
+mod app;
 mod cli;
 
 use clap::Parser;

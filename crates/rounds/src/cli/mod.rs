@@ -4,6 +4,7 @@ mod funnel;
 pub mod io;
 mod pv;
 mod riskadj;
+mod serve;
 mod spc;
 mod surveil;
 
@@ -19,6 +20,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the web application (first run creates the database and an admin account)
+    Serve(serve::ServeArgs),
     // Analysis commands (pure statistics over files): one variant per file in cli/.
     /// Funnel plot of groups against overdispersion-adjusted limits (FunnelPlotR's method)
     Funnel(funnel::FunnelArgs),
@@ -34,6 +37,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Serve(args) => io::finish(serve::run(args)),
         Command::Funnel(args) => io::finish(funnel::run(args)),
         Command::Riskadj(args) => io::finish(riskadj::run(args)),
         Command::Pv(args) => io::finish(pv::run(args)),
