@@ -187,7 +187,7 @@ pub async fn list(db: &Db) -> Result<Vec<User>> {
     let rows = sqlx::query("SELECT id, username, display_name, disabled, created_at FROM users ORDER BY username")
         .fetch_all(&db.pool)
         .await?;
-    let role_rows = sqlx::query("SELECT user_id, role FROM user_roles").fetch_all(&db.pool).await?;
+    let role_rows = sqlx::query("SELECT user_id, role FROM user_roles ORDER BY user_id, role").fetch_all(&db.pool).await?;
     let mut users = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;

@@ -5,10 +5,8 @@ use platform::jobs::Registry;
 use platform::migrate::{self, Migration};
 use platform::web::{self, AppState, Routes};
 
-/// Every module's migrations, in dependency order.
-pub fn migrations() -> Vec<&'static [Migration]> {
-    vec![migrate::PLATFORM]
-}
+/// Every module's migrations, in the order they apply. A module crate adds its list here.
+pub const MIGRATIONS: &[&[Migration]] = &[migrate::PLATFORM];
 
 pub fn routes(state: &AppState) -> Routes {
     web::platform_routes(state)

@@ -1,12 +1,20 @@
 //! The command line: one subcommand per file in this folder; this file only dispatches.
 
+mod audit;
+mod backup;
+mod config;
+pub mod database;
 mod funnel;
 pub mod io;
+mod migrate;
 mod pv;
+mod restore;
 mod riskadj;
 mod serve;
 mod spc;
 mod surveil;
+mod token;
+mod user;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +41,23 @@ pub enum Command {
     Spc(spc::Args),
     /// Public-health surveillance: outbreak alarms (Farrington, Noufaily, EARS, CUSUM) and Rt
     Surveil(surveil::SurveilArgs),
+
+    // Operations: commands on the database (SQLite in --data-dir, or PostgreSQL).
+    /// Manage local accounts: add, list, set roles, reset passwords, disable, enable
+    User(user::UserArgs),
+    /// Manage API tokens for service accounts: create (shown once), list, revoke
+    Token(token::TokenArgs),
+    /// Check the audit chain for altered, removed or reordered entries
+    Audit(audit::AuditArgs),
+    /// Apply pending database migrations (also done when the server starts)
+    Migrate(migrate::MigrateArgs),
+    /// Print the effective configuration, secrets masked
+    Config(config::ConfigArgs),
+    /// Write a consistent, checked copy of the SQLite database while Rounds runs
+    Backup(backup::BackupArgs),
+    /// Replace the SQLite database with a backup, keeping the current one beside it
+    #[command(long_about = restore::ABOUT)]
+    Restore(restore::RestoreArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -43,5 +68,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pv(args) => io::finish(pv::run(args)),
         Command::Spc(args) => io::finish(spc::run(args)),
         Command::Surveil(args) => io::finish(surveil::run(args)),
+        Command::User(args) => io::finish(user::run(args)),
+        Command::Token(args) => io::finish(token::run(args)),
+        Command::Audit(args) => finish_with(audit::run(args)),
+        Command::Migrate(args) => finish_with(migrate::run(args)),
+        Command::Config(args) => io::finish(config::run(args)),
+        Command::Backup(args) => io::finish(backup::run(args)),
+        Command::Restore(args) => io::finish(restore::run(args)),
+    }
+}
+
+/// As `io::finish`, for commands whose success can still end in a failing status (a broken audit
+/// chain, pending migrations).
+fn finish_with(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(error) => io::finish(Err(error)),
     }
 }

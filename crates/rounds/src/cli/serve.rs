@@ -5,37 +5,27 @@
 use crate::app;
 use anyhow::Context;
 use clap::Args;
-use platform::config::{Config, Overrides};
+use super::database::DatabaseArgs;
+use platform::config::Config;
 use platform::web::{self, AppState};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback by default; 0.0.0.0:8080 to expose)
+    /// Address to listen on (loopback by default; 0.0.0.0:8080 to expose; also ROUNDS_BIND)
     #[arg(long)]
     pub bind: Option<String>,
-    /// Data directory holding the SQLite database (default ./rounds-data; ./rounds-demo with --demo)
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// PostgreSQL URL (postgres://user:password@host/db) instead of the SQLite file
-    #[arg(long, value_name = "URL", env = "ROUNDS_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Configuration file (default ./rounds.toml when present)
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Demonstration: a sample health system in its own data directory and a `demo` account
-    /// with every role, whose password is printed at start
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Demonstration: a sample health system in its own data directory (./rounds-demo) and a
+    /// `demo` account with every role, whose password is printed at start
     #[arg(long)]
     pub demo: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let mut overrides = Overrides {
-        config_file: args.config,
-        data_dir: args.data_dir,
-        database_url: args.database_url,
-        bind: args.bind,
-    };
+    let mut overrides = args.database.overrides();
+    overrides.bind = args.bind;
     if args.demo && overrides.data_dir.is_none() && overrides.database_url.is_none() {
         overrides.data_dir = Some(PathBuf::from("rounds-demo"));
     }
@@ -46,8 +36,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let migrations = app::migrations();
-    let (db, first_password) = web::prepare(&config, &migrations).await?;
+    let (db, first_password) = web::prepare(&config, app::MIGRATIONS).await?;
     let demo_password = if demo {
         platform::demo::seed(&db).await?;
         Some(platform::demo::demo_account(&db).await?)
