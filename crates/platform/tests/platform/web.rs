@@ -91,7 +91,11 @@ impl TestApp {
     }
 
     pub async fn sign_in(&self, username: &str) -> Session {
-        let response = self.post_signin(username, PASSWORD).await;
+        self.sign_in_with(username, PASSWORD).await
+    }
+
+    pub async fn sign_in_with(&self, username: &str, password: &str) -> Session {
+        let response = self.post_signin(username, password).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {username} on {}", self.backend);
         let cookie = cookie_from(&response, "rounds_session").expect("a session cookie");
         let home = self.http.get(self.url("/")).header(COOKIE, &cookie).send().await.unwrap();
@@ -406,5 +410,86 @@ async fn an_auditor_searches_the_log_and_the_search_is_itself_audited() {
         let bad_date = app.get("/audit?from=yesterday", &session).await.text().await.unwrap();
         assert!(bad_date.contains("from: &#39;yesterday&#39; is not a date"), "{bad_date}");
         assert_eq!(app.audit_actions("ms.audit").await, ["signin.success", "audit.search", "audit.search"]);
+    }
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_account_whose_first_password_is_shown_once() {
+    for app in apps().await {
+        app.add_user("it.admin", &[Role::Admin]).await;
+        let admin = app.sign_in("it.admin").await;
+        let created = app
+            .post_form("/admin/users", &admin, &[("username", "dr.new"), ("display_name", "Dr New"), ("password", ""), ("role", "peer-reviewer"), ("role", "practitioner")])
+            .await;
+        assert_eq!(created.status(), StatusCode::OK);
+        let html = created.text().await.unwrap();
+        let start = html.find("<code class=\"secret\">").expect("the generated password is shown") + "<code class=\"secret\">".len();
+        let password = &html[start..start + 20];
+        let user = users::find(&app.db, "dr.new").await.unwrap();
+        assert_eq!(user.roles, [Role::PeerReviewer, Role::Practitioner]);
+        assert_eq!(app.post_signin("dr.new", password).await.status(), StatusCode::SEE_OTHER, "the shown password works");
+        let listing = app.get("/admin/users", &admin).await.text().await.unwrap();
+        assert!(!listing.contains(password), "and is not shown again");
+
+        let weak = app.post_form("/admin/users", &admin, &[("username", "dr.weak"), ("password", "dr.weak-1234567"), ("role", "cmo")]).await;
+        assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(weak.text().await.unwrap().contains("password: must not contain the user name"));
+
+        let roles = app.post_form("/admin/users/dr.new/roles", &admin, &[("role", "department-chair")]).await;
+        assert_eq!(roles.status(), StatusCode::SEE_OTHER);
+        assert_eq!(users::find(&app.db, "dr.new").await.unwrap().roles, [Role::DepartmentChair]);
+
+        let doctor = app.sign_in_with("dr.new", password).await;
+        assert_eq!(app.get("/", &doctor).await.status(), StatusCode::OK);
+        let disabled = app.post_form("/admin/users/dr.new/disable", &admin, &[]).await;
+        assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.get("/", &doctor).await.status(), StatusCode::SEE_OTHER, "disabling ends the user's sessions");
+        assert_eq!(app.post_signin("dr.new", password).await.status(), StatusCode::UNAUTHORIZED);
+        let mine = app.post_form("/admin/users/it.admin/disable", &admin, &[]).await;
+        assert_eq!(mine.status(), StatusCode::UNPROCESSABLE_ENTITY, "an admin cannot lock themself out");
+        assert_eq!(
+            app.audit_actions("it.admin").await,
+            ["signin.success", "user.create", "user.set-roles", "user.disable"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_needs_the_current_one_and_ends_the_session() {
+    for app in apps().await {
+        app.add_user("dr.shah", &[Role::Gme]).await;
+        let session = app.sign_in("dr.shah").await;
+        let wrong = app.post_form("/account/password", &session, &[("current", "not it at all"), ("new", "a much longer passphrase"), ("confirm", "a much longer passphrase")]).await;
+        assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.text().await.unwrap().contains("current: is not your current password"));
+        let changed = app.post_form("/account/password", &session, &[("current", PASSWORD), ("new", "a much longer passphrase"), ("confirm", "a much longer passphrase")]).await;
+        assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.get("/", &session).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.post_signin("dr.shah", "a much longer passphrase").await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.post_signin("dr.shah", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_failing_is_listed_and_can_be_retried() {
+    for app in apps().await {
+        app.add_user("it.admin", &[Role::Admin]).await;
+        let id = platform::jobs::enqueue(&app.db, "exclusion.screen", "{}", platform::time::now()).await.unwrap();
+        sqlx::query("UPDATE jobs SET attempts = max_attempts - 1 WHERE id = $1").bind(id).execute(&app.db.pool).await.unwrap();
+        let registry = platform::jobs::Registry::new();
+        let (job, outcome) = platform::jobs::run_once(&app.db, &registry, "test-worker").await.unwrap().unwrap();
+        assert_eq!(job.id, id);
+        assert_eq!(outcome.unwrap_err(), "no handler for job kind 'exclusion.screen' in this version of Rounds");
+
+        let admin = app.sign_in("it.admin").await;
+        let page = app.get("/admin/jobs", &admin).await.text().await.unwrap();
+        assert!(page.contains("<tr class=\"status-failed\">"), "{page}");
+        assert!(page.contains("no handler for job kind &#39;exclusion.screen&#39;"));
+        let retried = app.post_form(&format!("/admin/jobs/{id}/retry"), &admin, &[]).await;
+        assert_eq!(retried.status(), StatusCode::SEE_OTHER);
+        let status: String = sqlx::query("SELECT status FROM jobs WHERE id = $1").bind(id).fetch_one(&app.db.pool).await.unwrap().try_get("status").unwrap();
+        assert_eq!(status, "queued");
+        let again = app.post_form(&format!("/admin/jobs/{id}/retry"), &admin, &[]).await;
+        assert_eq!(again.status(), StatusCode::NOT_FOUND, "only a failed job can be retried");
     }
 }
