@@ -6,7 +6,7 @@
 use crate::db::{Backend, Db};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 pub struct Migration {
     pub module: &'static str,
@@ -53,22 +53,23 @@ pub struct Status {
     pub pending: Vec<(String, i64)>,
 }
 
-/// Checks the database against the known migrations without changing it.
-pub async fn status(db: &Db, known: &[&[Migration]]) -> Result<Status> {
-    sqlx::query(CREATE_LEDGER).execute(&db.pool).await?;
-    let rows = sqlx::query("SELECT module, version, checksum FROM schema_migrations")
-        .fetch_all(&db.pool)
-        .await?;
+fn all<'a>(known: &'a [&'static [Migration]]) -> impl Iterator<Item = &'static Migration> + 'a {
+    known.iter().flat_map(|list| list.iter())
+}
+
+/// Checks the ledger against the known migrations and returns the pending ones.
+async fn pending(conn: &mut AnyConnection, backend: Backend, known: &[&'static [Migration]], ledger_exists: bool) -> Result<Vec<&'static Migration>> {
+    let rows = if ledger_exists {
+        sqlx::query("SELECT module, version, checksum FROM schema_migrations").fetch_all(&mut *conn).await?
+    } else {
+        Vec::new()
+    };
     let mut applied = Vec::with_capacity(rows.len());
     for row in rows {
         let module: String = row.try_get("module")?;
         let version: i64 = row.try_get("version")?;
         let checksum: String = row.try_get("checksum")?;
-        let known_migration = known
-            .iter()
-            .flat_map(|list| list.iter())
-            .find(|m| m.module == module && m.version == version);
-        match known_migration {
+        match all(known).find(|m| m.module == module && m.version == version) {
             None => {
                 return Err(Error::Migration(format!(
                     "the database was migrated by a newer version of Rounds (it has {module} \
@@ -76,7 +77,7 @@ pub async fn status(db: &Db, known: &[&[Migration]]) -> Result<Status> {
                      version or restore a backup taken before the upgrade"
                 )));
             }
-            Some(m) if m.checksum(db.backend) != checksum => {
+            Some(m) if m.checksum(backend) != checksum => {
                 return Err(Error::Migration(format!(
                     "{module} migration {version} ({}) differs from the one applied to this \
                      database; this binary was built from altered sources",
@@ -86,29 +87,33 @@ pub async fn status(db: &Db, known: &[&[Migration]]) -> Result<Status> {
             Some(_) => applied.push((module, version)),
         }
     }
-    let pending = known
-        .iter()
-        .flat_map(|list| list.iter())
-        .filter(|m| !applied.iter().any(|(module, v)| module == m.module && *v == m.version))
-        .map(|m| (m.module.to_string(), m.version))
-        .collect();
-    Ok(Status { pending })
+    Ok(all(known).filter(|m| !applied.iter().any(|(module, v)| module == m.module && *v == m.version)).collect())
 }
 
-/// Applies every pending migration, each in its own transaction; returns how many ran.
-pub async fn run(db: &Db, known: &[&[Migration]]) -> Result<usize> {
-    let pending = status(db, known).await?.pending;
-    for (module, version) in &pending {
-        let m = known
-            .iter()
-            .flat_map(|list| list.iter())
-            .find(|m| m.module == module && m.version == *version)
-            .expect("pending migrations come from the known list");
-        let mut tx = db.begin().await?;
+/// Checks the database against the known migrations without changing it.
+pub async fn status(db: &Db, known: &[&'static [Migration]]) -> Result<Status> {
+    let mut conn = db.pool.acquire().await?;
+    // No ledger yet means nothing is applied.
+    let ledger_exists = sqlx::query("SELECT COUNT(*) FROM schema_migrations").execute(&mut *conn).await.is_ok();
+    let pending = pending(&mut conn, db.backend, known, ledger_exists).await?;
+    Ok(Status { pending: pending.iter().map(|m| (m.module.to_string(), m.version)).collect() })
+}
+
+/// Applies every pending migration in one transaction, so an upgrade happens entirely or not at
+/// all; returns how many ran. Servers starting together take turns: SQLite's write lock or a
+/// PostgreSQL advisory lock is held while the ledger is read and written.
+pub async fn run(db: &Db, known: &[&'static [Migration]]) -> Result<usize> {
+    let mut tx = db.begin().await?;
+    if db.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(727866001)").execute(&mut *tx).await?;
+    }
+    sqlx::query(CREATE_LEDGER).execute(&mut *tx).await?;
+    let pending = pending(&mut tx, db.backend, known, true).await?;
+    for m in &pending {
         sqlx::raw_sql(m.sql(db.backend))
             .execute(&mut *tx)
             .await
-            .map_err(|e| Error::Migration(format!("{module} migration {version} failed: {e}")))?;
+            .map_err(|e| Error::Migration(format!("{} migration {} failed: {e}", m.module, m.version)))?;
         sqlx::query(
             "INSERT INTO schema_migrations (module, version, name, checksum, applied_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -120,8 +125,8 @@ pub async fn run(db: &Db, known: &[&[Migration]]) -> Result<usize> {
         .bind(crate::time::now_text())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        tracing::info!(module, version, name = m.name, "applied migration");
+        tracing::info!(module = m.module, version = m.version, name = m.name, "applying migration");
     }
+    tx.commit().await?;
     Ok(pending.len())
 }

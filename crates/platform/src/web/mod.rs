@@ -107,7 +107,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 /// Opens the configured database, applies migrations and, on an empty database, creates the
 /// first `admin` account; returns the database and that account's password (to be shown once).
-pub async fn prepare(config: &Config, migrations: &[&[crate::migrate::Migration]]) -> Result<(Db, Option<String>)> {
+pub async fn prepare(config: &Config, migrations: &[&'static [crate::migrate::Migration]]) -> Result<(Db, Option<String>)> {
     let db = Db::connect(&config.database()?).await?;
     let applied = crate::migrate::run(&db, migrations).await?;
     if applied > 0 {
