@@ -1,0 +1,9 @@
+//! The platform crate's one integration-test binary. Each submodule is a suite; `support` gives
+//! every test a fresh database on each backend available (SQLite always; PostgreSQL when
+//! `ROUNDS_TEST_POSTGRES_URL` is set).
+
+#[path = "platform/support.rs"]
+mod support;
+
+#[path = "platform/storage.rs"]
+mod storage;
