@@ -227,10 +227,10 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 /// Newest first, at most `limit` entries.
 pub async fn search(db: &Db, filter: &Search, limit: i64) -> Result<Vec<Entry>> {
     for (field, day) in [("from", &filter.from), ("to", &filter.to)] {
-        if let Some(day) = non_empty(day) {
-            if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
-                return Err(crate::Error::invalid(field, format!("'{day}' is not a date (YYYY-MM-DD)")));
-            }
+        if let Some(day) = non_empty(day)
+            && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
+        {
+            return Err(crate::Error::invalid(field, format!("'{day}' is not a date (YYYY-MM-DD)")));
         }
     }
     // Every filter is a bound parameter; an empty one matches everything.

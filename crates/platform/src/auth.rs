@@ -311,10 +311,10 @@ pub async fn create_token(
     if let Some(missing) = roles.iter().find(|r| !user.roles.contains(r)) {
         return Err(Error::invalid("role", format!("'{username}' does not hold the role {missing}")));
     }
-    if let Some(days) = expires_days {
-        if !(1..=3650).contains(&days) {
-            return Err(Error::invalid("expires", "must be between 1 and 3650 days"));
-        }
+    if let Some(days) = expires_days
+        && !(1..=3650).contains(&days)
+    {
+        return Err(Error::invalid("expires", "must be between 1 and 3650 days"));
     }
     let token = format!("{TOKEN_PREFIX}{}", random_token());
     let now = time::now();

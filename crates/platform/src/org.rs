@@ -113,7 +113,7 @@ pub fn check_ccn(ccn: &str) -> Result<String> {
 impl FacilityInput {
     fn checked(&self) -> Result<FacilityInput> {
         let state = self.state.trim().to_ascii_uppercase();
-        if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
+        if !state.is_empty() && (state.len() != 2 || !state.bytes().all(|b| b.is_ascii_uppercase())) {
             return Err(Error::invalid("state", format!("'{state}' is not a two-letter state code")));
         }
         let city = self.city.trim();

@@ -83,6 +83,14 @@ pub fn random_password() -> String {
     (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// The roles as stored (sorted, each once), for the audit entry's detail.
+fn stored_roles(roles: &[Role]) -> String {
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    Role::join(&roles)
+}
+
 fn check_roles(roles: &[Role]) -> Result<()> {
     if roles.is_empty() {
         return Err(Error::invalid("roles", "a user needs at least one role"));
@@ -130,7 +138,7 @@ pub async fn create(
             record_type: "user",
             record_id: username,
             outcome: "success",
-            detail: &format!("roles: {}", Role::join(roles)),
+            detail: &format!("roles: {}", stored_roles(roles)),
         },
     )
     .await?;
@@ -261,7 +269,7 @@ pub async fn set_roles(db: &Db, actor: Actor<'_>, username: &str, roles: &[Role]
     check_roles(roles)?;
     let (mut tx, id) = begin_change(db, username).await?;
     replace_roles(&mut tx, id, roles).await?;
-    let detail = format!("roles: {}", Role::join(roles));
+    let detail = format!("roles: {}", stored_roles(roles));
     finish_change(db, tx, id, actor, username, "user.set-roles", &detail).await
 }
 

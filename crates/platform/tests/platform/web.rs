@@ -23,6 +23,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub routes: Vec<web::RouteInfo>,
     _stop: tokio::sync::oneshot::Sender<()>,
+    // Declared last: the database outlives the server that uses it.
+    _test: TestDb,
 }
 
 /// A signed-in browser session: its cookie and CSRF token.
@@ -47,7 +49,7 @@ pub async fn spawn_app_with(test: TestDb, config: Config) -> TestApp {
         let _ = stopped.await;
     }));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, db: test.db, backend: test.name, http, routes: table, _stop: stop }
+    TestApp { base, db: test.db.clone(), backend: test.name, http, routes: table, _stop: stop, _test: test }
 }
 
 fn cookie_from(response: &reqwest::Response, name: &str) -> Option<String> {
