@@ -55,7 +55,13 @@ pub struct Status {
 
 /// Checks the database against the known migrations without changing it.
 pub async fn status(db: &Db, known: &[&[Migration]]) -> Result<Status> {
-    sqlx::query(CREATE_LEDGER).execute(&db.pool).await?;
+    match sqlx::query(CREATE_LEDGER).execute(&db.pool).await {
+        Ok(_) => {}
+        // Two servers creating the ledger at once: PostgreSQL fails the second on its catalog's
+        // unique index once the first has committed, so the table is there.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+        Err(e) => return Err(e.into()),
+    }
     let rows = sqlx::query("SELECT module, version, checksum FROM schema_migrations")
         .fetch_all(&db.pool)
         .await?;
@@ -95,9 +101,12 @@ pub async fn status(db: &Db, known: &[&[Migration]]) -> Result<Status> {
     Ok(Status { pending })
 }
 
-/// Applies every pending migration, each in its own transaction; returns how many ran.
+/// Applies every pending migration, each in its own transaction; returns how many ran. Servers
+/// starting together against one database apply each migration once: the ledger row is written
+/// first, so a second server waits on its primary key until the first commits, then skips it.
 pub async fn run(db: &Db, known: &[&[Migration]]) -> Result<usize> {
     let pending = status(db, known).await?.pending;
+    let mut applied = 0;
     for (module, version) in &pending {
         let m = known
             .iter()
@@ -105,11 +114,7 @@ pub async fn run(db: &Db, known: &[&[Migration]]) -> Result<usize> {
             .find(|m| m.module == module && m.version == *version)
             .expect("pending migrations come from the known list");
         let mut tx = db.begin().await?;
-        sqlx::raw_sql(m.sql(db.backend))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| Error::Migration(format!("{module} migration {version} failed: {e}")))?;
-        sqlx::query(
+        let claimed = sqlx::query(
             "INSERT INTO schema_migrations (module, version, name, checksum, applied_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -119,9 +124,23 @@ pub async fn run(db: &Db, known: &[&[Migration]]) -> Result<usize> {
         .bind(m.checksum(db.backend))
         .bind(crate::time::now_text())
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match claimed {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                // Another process applied it since `status` looked.
+                tx.rollback().await?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        sqlx::raw_sql(m.sql(db.backend))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| Error::Migration(format!("{module} migration {version} failed: {e}")))?;
         tx.commit().await?;
+        applied += 1;
         tracing::info!(module, version, name = m.name, "applied migration");
     }
-    Ok(pending.len())
+    Ok(applied)
 }
