@@ -289,6 +289,12 @@ fn a_backup_restores_the_users_it_held_and_keeps_the_replaced_database() {
     let verify = dir.rounds(&["audit", "verify"]);
     assert_eq!((verify.code, verify.stdout.as_str()), (0, "audit chain intact: 2 entries\n"));
 
+    // Onto a machine with no database yet: nothing to keep aside.
+    let fresh = Dir::new("backup-fresh");
+    let restored = fresh.rounds(&["restore", output]);
+    assert_eq!((restored.code, restored.stdout.clone()), (0, format!("restored {output} into {}\n", fresh.db_file().display())));
+    assert_eq!(usernames(&fresh.sqlite_url()), ["dr.okafor", "m.chen"]);
+
     let not_db = dir.0.join("notes.txt");
     std::fs::write(&not_db, "not a database at all, just some text").unwrap();
     let refused = dir.rounds(&["restore", not_db.to_str().unwrap()]);

@@ -209,6 +209,21 @@ async fn repeated_failures_lock_the_account_and_the_lock_is_audited() {
 }
 
 #[tokio::test]
+async fn guessing_across_accounts_from_one_address_locks_the_address() {
+    let config = Config { signin_max_failures: 5, signin_max_failures_per_address: 4, ..Config::default() };
+    for t in backends().await {
+        users::create(&t.db, ADMIN, "dr.okafor", "", PASSWORD, &[Role::Cmo]).await.unwrap();
+        for user in ["a.one", "b.two", "c.three", "d.four"] {
+            let result = auth::sign_in(&t.db, &config, user, PASSWORD, "198.51.100.4").await;
+            assert!(matches!(result, Err(Error::BadCredentials)), "{}: {user}", t.name);
+        }
+        let from_there = auth::sign_in(&t.db, &config, "dr.okafor", PASSWORD, "198.51.100.4").await;
+        assert!(matches!(from_there, Err(Error::Locked { .. })), "{}: the address is locked", t.name);
+        assert!(auth::sign_in(&t.db, &config, "dr.okafor", PASSWORD, "198.51.100.5").await.is_ok(), "{}: other addresses are not", t.name);
+    }
+}
+
+#[tokio::test]
 async fn a_refused_sign_in_never_opens_a_session() {
     let config = Config::default();
     for t in backends().await {
@@ -588,5 +603,35 @@ async fn migrations_apply_once_and_a_newer_database_is_refused() {
              not know); run the newer version or restore a backup taken before the upgrade"
         );
         assert_eq!(t.number("SELECT COUNT(*) AS n FROM schema_migrations").await, 1, "{}: nothing was applied", t.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_starting_together_migrate_a_fresh_database_once() {
+    for t in backends().await {
+        // An empty database: drop everything the test database was given.
+        t.exec("DROP TABLE schema_migrations").await;
+        for table in ["user_roles", "sessions", "api_tokens", "signin_failures", "audit_log", "audit_head", "units", "departments", "facilities", "jobs", "job_schedules", "users"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&t.db.pool).await.unwrap();
+        }
+        let servers: Vec<_> = (0..3)
+            .map(|_| {
+                let url = t.url.clone();
+                tokio::spawn(async move {
+                    let db = platform::Db::connect(&url).await.unwrap();
+                    let applied = migrate::run(&db, &[migrate::PLATFORM]).await;
+                    db.close().await;
+                    applied.map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        let mut applied = Vec::new();
+        for server in servers {
+            applied.push(server.await.unwrap());
+        }
+        applied.sort();
+        assert_eq!(applied, [Ok(0), Ok(0), Ok(1)], "{}: one server applies, the others find it done", t.name);
+        assert_eq!(t.number("SELECT COUNT(*) AS n FROM schema_migrations").await, 1);
+        assert_eq!(verdict(&t).await, Verdict::Intact { entries: 0 });
     }
 }
