@@ -225,11 +225,17 @@ pub async fn claim(db: &Db, worker: &str, now: Timestamp) -> Result<Option<Job>>
         }
     };
     let mut tx = db.begin().await?;
-    // A job whose worker died goes back to the queue when its lease runs out.
-    sqlx::query("UPDATE jobs SET status = 'queued', locked_by = '' WHERE status = 'running' AND locked_until < $1")
-        .bind(time::format(now))
-        .execute(&mut *tx)
-        .await?;
+    // A job whose worker died goes back to the queue when its lease runs out, unless that was
+    // its last attempt (a job that kills its worker must not be retried for ever).
+    sqlx::query(
+        "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+         last_error = 'its worker stopped before finishing (lease expired)', locked_by = '', locked_until = '', \
+         finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE '' END \
+         WHERE status = 'running' AND locked_until < $1",
+    )
+    .bind(time::format(now))
+    .execute(&mut *tx)
+    .await?;
     let row = sqlx::query(sql)
         .bind(worker)
         .bind(time::format(now + Duration::minutes(LEASE_MINUTES)))
@@ -246,24 +252,32 @@ pub fn backoff(attempt: i64) -> Duration {
     Duration::seconds((30_i64 << exponent).min(6 * 3600))
 }
 
-/// Records a job's outcome: done, queued again after a back-off, or failed for good.
-pub async fn finish(db: &Db, job: &Job, outcome: &Outcome, now: Timestamp) -> Result<()> {
+/// Records a job's outcome: done, queued again after a back-off, or failed for good. Only the
+/// worker still holding the job may record it; a worker whose lease ran out (and whose job was
+/// taken over) finds its outcome discarded.
+pub async fn finish(db: &Db, job: &Job, worker: &str, outcome: &Outcome, now: Timestamp) -> Result<()> {
     let (status, run_at, error) = match outcome {
         Ok(()) => ("done", job.run_at.clone(), String::new()),
         Err(e) if job.attempts < job.max_attempts => ("queued", time::format(now + backoff(job.attempts)), e.clone()),
         Err(e) => ("failed", job.run_at.clone(), e.clone()),
     };
     let finished = if status == "queued" { String::new() } else { time::format(now) };
-    sqlx::query(
-        "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, finished_at = $4, locked_by = '', locked_until = '' WHERE id = $5",
+    let recorded = sqlx::query(
+        "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, finished_at = $4, locked_by = '', locked_until = '' \
+         WHERE id = $5 AND status = 'running' AND locked_by = $6",
     )
     .bind(status)
     .bind(run_at)
     .bind(error.chars().take(2000).collect::<String>())
     .bind(finished)
     .bind(job.id)
+    .bind(worker)
     .execute(&db.pool)
-    .await?;
+    .await?
+    .rows_affected();
+    if recorded == 0 {
+        tracing::warn!(job = job.id, kind = %job.kind, "job outcome discarded: its lease expired and another worker took it");
+    }
     Ok(())
 }
 
@@ -282,7 +296,7 @@ pub async fn run_once(db: &Db, registry: &Registry, worker: &str) -> Result<Opti
     if let Err(e) = &outcome {
         tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
     }
-    finish(db, &job, &outcome, time::now()).await?;
+    finish(db, &job, worker, &outcome, time::now()).await?;
     Ok(Some((job, outcome)))
 }
 

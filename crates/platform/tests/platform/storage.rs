@@ -517,7 +517,7 @@ async fn a_failing_job_backs_off_then_fails_for_good() {
         for attempt in 1..=jobs::DEFAULT_MAX_ATTEMPTS {
             let claimed = jobs::claim(&t.db, "w", now).await.unwrap().unwrap_or_else(|| panic!("{}: attempt {attempt} is due", t.name));
             assert_eq!((claimed.id, claimed.attempts), (id, attempt), "{}", t.name);
-            jobs::finish(&t.db, &claimed, &Err(format!("upstream down ({attempt})")), now).await.unwrap();
+            jobs::finish(&t.db, &claimed, "w", &Err(format!("upstream down ({attempt})")), now).await.unwrap();
             let after = job(&t, id).await;
             assert_eq!(after.last_error, format!("upstream down ({attempt})"));
             if attempt < jobs::DEFAULT_MAX_ATTEMPTS {
@@ -551,6 +551,31 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease() {
         assert!(jobs::claim(&t.db, "alive", start + Duration::minutes(29)).await.unwrap().is_none(), "{}: still leased", t.name);
         let taken = jobs::claim(&t.db, "alive", start + Duration::minutes(31)).await.unwrap().expect("the lease ran out");
         assert_eq!((taken.id, taken.attempts), (id, 2), "{}", t.name);
+
+        // The first worker wakes up late: its outcome no longer counts.
+        let stale = jobs::Job { attempts: 1, ..taken.clone() };
+        jobs::finish(&t.db, &stale, "dead", &Err("late".into()), start + Duration::minutes(32)).await.unwrap();
+        assert_eq!(job(&t, id).await.status, "running", "{}: still the new worker's", t.name);
+        jobs::finish(&t.db, &taken, "alive", &Ok(()), start + Duration::minutes(33)).await.unwrap();
+        assert_eq!(job(&t, id).await.status, "done", "{}", t.name);
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_kills_its_worker_on_every_attempt_fails_for_good() {
+    for t in backends().await {
+        let start = time::now();
+        let id = jobs::enqueue(&t.db, "test.crash", "{}", start).await.unwrap();
+        let mut now = start;
+        for attempt in 1..=jobs::DEFAULT_MAX_ATTEMPTS {
+            let claimed = jobs::claim(&t.db, "doomed", now).await.unwrap().unwrap_or_else(|| panic!("{}: attempt {attempt}", t.name));
+            assert_eq!(claimed.attempts, attempt, "{}", t.name);
+            now += Duration::minutes(31);
+        }
+        assert!(jobs::claim(&t.db, "doomed", now).await.unwrap().is_none(), "{}: no sixth attempt", t.name);
+        let dead = job(&t, id).await;
+        assert_eq!(dead.status, "failed", "{}", t.name);
+        assert_eq!(dead.last_error, "its worker stopped before finishing (lease expired)");
     }
 }
 
