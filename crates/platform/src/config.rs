@@ -33,6 +33,9 @@ pub struct Config {
     pub log_format: String,
     /// Run the job worker in this process.
     pub jobs: bool,
+    /// Take the client address (for the audit log and sign-in throttling) from the
+    /// `X-Forwarded-For` header. Turn on only behind a reverse proxy that sets that header itself.
+    pub behind_proxy: bool,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             max_body_bytes: 2 * 1024 * 1024,
             log_format: "text".to_string(),
             jobs: true,
+            behind_proxy: false,
         }
     }
 }
@@ -142,8 +146,12 @@ impl Config {
         if let Some(v) = env("ROUNDS_LOG_FORMAT") {
             self.log_format = v;
         }
+        let flag = |v: String| !matches!(v.trim(), "0" | "false" | "off" | "no");
         if let Some(v) = env("ROUNDS_JOBS") {
-            self.jobs = !matches!(v.trim(), "0" | "false" | "off" | "no");
+            self.jobs = flag(v);
+        }
+        if let Some(v) = env("ROUNDS_BEHIND_PROXY") {
+            self.behind_proxy = flag(v);
         }
         Ok(())
     }

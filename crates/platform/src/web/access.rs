@@ -97,23 +97,33 @@ impl Routes {
     }
 }
 
-/// The client's address: the socket peer.
+/// The client's address: the socket peer, or behind a reverse proxy (`behind_proxy`) the
+/// address the proxy appended last to `X-Forwarded-For`.
 #[derive(Clone, Debug)]
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(address_of(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(address_of(parts, state.config.behind_proxy)))
     }
 }
 
-fn address_of(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+fn address_of(parts: &Parts, behind_proxy: bool) -> String {
+    let forwarded = behind_proxy
+        .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|a| a.parse::<std::net::IpAddr>().is_ok());
+    match forwarded {
+        Some(address) => address.to_string(),
+        None => parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string()),
+    }
 }
 
 /// The signed-in user, for handlers behind `Authenticated` or `Roles`.
@@ -173,7 +183,7 @@ async fn guard(access: Access, State(state): State<AppState>, req: Request, next
         Ok(p) => p,
         Err(e) => return error_response(&path, e),
     };
-    let address = address_of(&parts);
+    let address = address_of(&parts, state.config.behind_proxy);
     let principal = match (access, principal) {
         (Access::Public, p) => p,
         (_, None) => {

@@ -495,3 +495,25 @@ async fn a_job_that_keeps_failing_is_listed_and_can_be_retried() {
         assert_eq!(again.status(), StatusCode::NOT_FOUND, "only a failed job can be retried");
     }
 }
+
+#[tokio::test]
+async fn the_audited_address_comes_from_the_proxy_only_when_configured() {
+    for (behind_proxy, expected) in [(false, "127.0.0.1"), (true, "10.20.30.40")] {
+        let test = backends().await.remove(0);
+        let app = spawn_app_with(test, Config { behind_proxy, ..Config::default() }).await;
+        let form = app.http.get(app.url("/signin")).send().await.unwrap();
+        let cookie = cookie_from(&form, "rounds_signin").unwrap();
+        let token = hidden_field(&form.text().await.unwrap(), "form_token").unwrap();
+        app.http
+            .post(app.url("/signin"))
+            .header(COOKIE, cookie)
+            .header("x-forwarded-for", "203.0.113.9, 10.20.30.40")
+            .form(&[("username", "nobody"), ("password", "whatever it is"), ("form_token", &token)])
+            .send()
+            .await
+            .unwrap();
+        let entries = audit::search(&app.db, &audit::Search { actor: Some("nobody".into()), ..Default::default() }, 5).await.unwrap();
+        assert_eq!(entries[0].address, expected, "behind_proxy = {behind_proxy}");
+        assert_eq!(entries[0].detail, "unknown user");
+    }
+}
