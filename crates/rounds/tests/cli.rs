@@ -451,3 +451,144 @@ fn rand_suffix() -> String {
     use std::hash::{BuildHasher, RandomState};
     format!("{:x}", RandomState::new().hash_one(std::time::SystemTime::now()) & 0xffff_ffff)
 }
+
+/// A `rounds serve` child process on a free loopback port, killed if a test fails.
+struct Server {
+    child: std::process::Child,
+    address: String,
+    /// What the server printed on standard output before it was ready.
+    banner: Vec<String>,
+}
+
+impl Server {
+    fn start(dir: &Dir) -> Server {
+        use std::io::BufRead;
+        let data = dir.data();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rounds"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+            .current_dir(&dir.0)
+            .env("ROUNDS_JOBS", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let address = first.strip_prefix("Rounds is serving http://").and_then(|a| a.strip_suffix('/')).unwrap_or_else(|| panic!("{first}")).to_string();
+        let mut banner = vec![first];
+        // The sign-in lines follow at once; a short read window collects them.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(300)) {
+            banner.push(line);
+        }
+        Server { child, address, banner }
+    }
+
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        http(&self.address, method, path, headers, body).expect("the server answers")
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`: the status and the body, or `None` when the
+/// connection fails.
+fn http(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_creates_the_first_admin_once_and_stops_cleanly_on_sigterm() {
+    let dir = Dir::new("serve");
+    let mut server = Server::start(&dir);
+    let password_line = server.banner.iter().find(|l| l.starts_with("First run: sign in as `admin` with the password ")).expect("the first run prints the admin password");
+    let password = password_line.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(server.request("GET", "/healthz", &[], ""), (200, "ok".to_string()));
+    assert_eq!(server.request("GET", "/readyz", &[], "").0, 200);
+
+    server.signal("-TERM");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "SIGTERM ends the server cleanly: {status:?}");
+
+    let hash: String = block_on(async {
+        let db = Db::connect(&dir.sqlite_url()).await.unwrap();
+        let user = platform::users::find(&db, "admin").await.unwrap();
+        assert_eq!(user.roles, [Role::Admin]);
+        platform::users::password_hash(&db, user.id).await.unwrap()
+    });
+    assert!(platform::users::verify_password(&hash, &password), "the printed password is the admin's");
+
+    let again = Server::start(&dir);
+    assert!(!again.banner.iter().any(|l| l.contains("First run")), "the password is printed only once: {:?}", again.banner);
+}
+
+#[test]
+fn a_server_killed_while_writing_leaves_a_consistent_database_and_an_intact_chain() {
+    let dir = Dir::new("kill9");
+    assert_eq!(dir.rounds_with(&["user", "add", "etl", "--role", "admin", "--password-stdin"], Some("a long enough passphrase\n"), &[]).code, 0);
+    let token = dir.rounds(&["token", "create", "--user", "etl"]).stdout.trim().to_string();
+    let server = Server::start(&dir);
+    let auth = format!("Bearer {token}");
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (address, auth) = (server.address.clone(), auth.clone());
+            std::thread::spawn(move || {
+                let mut created = 0;
+                for i in 0.. {
+                    let body = format!("{{\"name\": \"Hospital {w}-{i}\"}}");
+                    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+                    match http(&address, "POST", "/api/v1/facilities", &headers, &body) {
+                        Some((201, _)) => created += 1,
+                        _ => break,
+                    }
+                }
+                created
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    server.signal("-KILL");
+    let acknowledged: i64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    drop(server);
+
+    let verify = dir.rounds(&["audit", "verify"]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+    let (facilities, audited) = block_on(async {
+        let db = Db::connect(&dir.sqlite_url()).await.unwrap();
+        let facilities = platform::org::facilities(&db).await.unwrap().len() as i64;
+        let filter = platform::audit::Search { action: Some("facility.create".into()), ..Default::default() };
+        let audited = platform::audit::search(&db, &filter, 100_000).await.unwrap().len() as i64;
+        (facilities, audited)
+    });
+    assert!(acknowledged > 10, "the writers got going ({acknowledged})");
+    assert!(facilities >= acknowledged, "every acknowledged write survived ({facilities} < {acknowledged})");
+    assert_eq!(facilities, audited, "each facility has its audit entry and no entry lacks its facility");
+}
