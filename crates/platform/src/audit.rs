@@ -13,6 +13,21 @@ use sqlx::Row;
 /// The hash that stands before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Who is making a change, for the audit entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+}
+
+impl Actor<'_> {
+    /// Changes made from the command line on the server itself.
+    pub const CONSOLE: Actor<'static> = Actor {
+        name: "console",
+        address: "local",
+    };
+}
+
 /// What happened, as the caller states it; the chain adds the time, sequence and hashes.
 #[derive(Clone, Debug, Default)]
 pub struct Event<'a> {
@@ -28,6 +43,27 @@ pub struct Event<'a> {
     pub outcome: &'a str,
     /// A short, identifier-free description (never passwords, tokens or patient identifiers).
     pub detail: &'a str,
+}
+
+impl<'a> Event<'a> {
+    /// A successful change or read by `actor`.
+    pub fn success(
+        actor: Actor<'a>,
+        action: &'a str,
+        record_type: &'a str,
+        record_id: &'a str,
+        detail: &'a str,
+    ) -> Event<'a> {
+        Event {
+            actor: actor.name,
+            address: actor.address,
+            action,
+            record_type,
+            record_id,
+            outcome: "success",
+            detail,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -167,13 +203,17 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
             if entry.seq != expected_seq {
                 return Ok(Verdict::Broken {
                     seq: expected_seq,
-                    reason: format!("entry {expected_seq} is missing (the next entry is {})", entry.seq),
+                    reason: format!(
+                        "entry {expected_seq} is missing (the next entry is {})",
+                        entry.seq
+                    ),
                 });
             }
             if entry.prev_hash != prev_hash {
                 return Ok(Verdict::Broken {
                     seq: entry.seq,
-                    reason: "does not follow the entry before it (removed, inserted or reordered)".into(),
+                    reason: "does not follow the entry before it (removed, inserted or reordered)"
+                        .into(),
                 });
             }
             if entry.compute_hash() != entry.hash {
@@ -190,7 +230,9 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
         }
     }
     let last = expected_seq - 1;
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&db.pool).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await?;
     let head_seq: i64 = head.try_get("seq")?;
     let head_hash: String = head.try_get("hash")?;
     if head_seq != last || head_hash != prev_hash {
@@ -230,7 +272,10 @@ pub async fn search(db: &Db, filter: &Search, limit: i64) -> Result<Vec<Entry>> 
         if let Some(day) = non_empty(day)
             && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
         {
-            return Err(crate::Error::invalid(field, format!("'{day}' is not a date (YYYY-MM-DD)")));
+            return Err(crate::Error::invalid(
+                field,
+                format!("'{day}' is not a date (YYYY-MM-DD)"),
+            ));
         }
     }
     // Every filter is a bound parameter; an empty one matches everything.

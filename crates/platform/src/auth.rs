@@ -78,15 +78,24 @@ pub struct NewSession {
 
 /// Checks a user name and password and opens a session. Refuses (and audits) unknown users,
 /// wrong passwords, disabled accounts and locked accounts or addresses.
-pub async fn sign_in(db: &Db, config: &Config, username: &str, password: &str, address: &str) -> Result<NewSession> {
+pub async fn sign_in(
+    db: &Db,
+    config: &Config,
+    username: &str,
+    password: &str,
+    address: &str,
+) -> Result<NewSession> {
     let now = time::now();
     let window_start = time::format(now - Duration::minutes(config.signin_lock_minutes));
     let username = username.trim();
     let account_failures = failures_since(db, "account", username, &window_start).await?;
     let address_failures = failures_since(db, "address", address, &window_start).await?;
-    if account_failures.0 >= config.signin_max_failures || address_failures.0 >= config.signin_max_failures_per_address {
+    if account_failures.0 >= config.signin_max_failures
+        || address_failures.0 >= config.signin_max_failures_per_address
+    {
         let last = account_failures.1.max(address_failures.1);
-        let until = time::parse(&last).unwrap_or(now) + Duration::minutes(config.signin_lock_minutes);
+        let until =
+            time::parse(&last).unwrap_or(now) + Duration::minutes(config.signin_lock_minutes);
         let until = until.format("%H:%M UTC").to_string();
         audit::record(
             db,
@@ -113,7 +122,11 @@ pub async fn sign_in(db: &Db, config: &Config, username: &str, password: &str, a
             let hash: Option<String> = row.try_get("password_hash")?;
             let verified = users::verify_password(hash.as_deref().unwrap_or(""), password);
             let disabled = row.try_get::<i64, _>("disabled")? != 0;
-            let reason = if !verified { "wrong password" } else { "account disabled" };
+            let reason = if !verified {
+                "wrong password"
+            } else {
+                "account disabled"
+            };
             (row.try_get::<i64, _>("id")?, verified && !disabled, reason)
         }
         None => {
@@ -133,7 +146,11 @@ pub async fn sign_in(db: &Db, config: &Config, username: &str, password: &str, a
                 .await?;
         }
         let locks_now = account_failures.0 + 1 >= config.signin_max_failures;
-        let detail = if locks_now { format!("{reason}; account locked") } else { reason.to_string() };
+        let detail = if locks_now {
+            format!("{reason}; account locked")
+        } else {
+            reason.to_string()
+        };
         audit::append(
             &mut tx,
             &Event {
@@ -154,7 +171,10 @@ pub async fn sign_in(db: &Db, config: &Config, username: &str, password: &str, a
         .bind(username)
         .execute(&mut *tx)
         .await?;
-    let session = NewSession { token: random_token(), csrf: random_token() };
+    let session = NewSession {
+        token: random_token(),
+        csrf: random_token(),
+    };
     let expires = now + Duration::hours(config.session_max_hours);
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, address) \
@@ -216,7 +236,10 @@ pub async fn session(db: &Db, config: &Config, token: &str) -> Result<Option<Pri
     let expires = time::parse(&row.try_get::<String, _>("expires_at")?).unwrap_or(now);
     let idle_limit = last_seen + Duration::minutes(config.session_idle_minutes);
     if now >= expires || now >= idle_limit || row.try_get::<i64, _>("disabled")? != 0 {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&hash).execute(&db.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&hash)
+            .execute(&db.pool)
+            .await?;
         return Ok(None);
     }
     if now - last_seen > Duration::seconds(60) {
@@ -232,14 +255,22 @@ pub async fn session(db: &Db, config: &Config, token: &str) -> Result<Option<Pri
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
         roles: users::roles_of(db, user_id).await?,
-        via: Via::Session { token_hash: hash, csrf: row.try_get("csrf_token")? },
+        via: Via::Session {
+            token_hash: hash,
+            csrf: row.try_get("csrf_token")?,
+        },
     }))
 }
 
 pub async fn sign_out(db: &Db, principal: &Principal, address: &str) -> Result<()> {
-    let Via::Session { token_hash, .. } = &principal.via else { return Ok(()) };
+    let Via::Session { token_hash, .. } = &principal.via else {
+        return Ok(());
+    };
     let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
     audit::append(
         &mut tx,
         &Event {
@@ -307,9 +338,16 @@ pub async fn create_token(
     if user.disabled {
         return Err(Error::invalid("user", format!("'{username}' is disabled")));
     }
-    let roles = if roles.is_empty() { user.roles.clone() } else { roles.to_vec() };
+    let roles = if roles.is_empty() {
+        user.roles.clone()
+    } else {
+        roles.to_vec()
+    };
     if let Some(missing) = roles.iter().find(|r| !user.roles.contains(r)) {
-        return Err(Error::invalid("role", format!("'{username}' does not hold the role {missing}")));
+        return Err(Error::invalid(
+            "role",
+            format!("'{username}' does not hold the role {missing}"),
+        ));
     }
     if let Some(days) = expires_days
         && !(1..=3650).contains(&days)
@@ -334,15 +372,13 @@ pub async fn create_token(
     let id: i64 = row.try_get("id")?;
     audit::append(
         &mut tx,
-        &Event {
-            actor: actor.name,
-            address: actor.address,
-            action: "token.create",
-            record_type: "api_token",
-            record_id: &id.to_string(),
-            outcome: "success",
-            detail: &format!("for {username}; roles: {}", Role::join(&roles)),
-        },
+        &Event::success(
+            actor,
+            "token.create",
+            "api_token",
+            &id.to_string(),
+            &format!("for {username}; roles: {}", Role::join(&roles)),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -373,7 +409,9 @@ pub async fn bearer(db: &Db, token: &str) -> Result<Option<Principal>> {
     .await?;
     let Some(row) = row else { return Ok(None) };
     let now = time::now_text();
-    let expired = row.try_get::<Option<String>, _>("expires_at")?.is_some_and(|e| e <= now);
+    let expired = row
+        .try_get::<Option<String>, _>("expires_at")?
+        .is_some_and(|e| e <= now);
     let revoked = row.try_get::<Option<String>, _>("revoked_at")?.is_some();
     if expired || revoked || row.try_get::<i64, _>("disabled")? != 0 {
         return Ok(None);
@@ -383,7 +421,11 @@ pub async fn bearer(db: &Db, token: &str) -> Result<Option<Principal>> {
     // Record use at most once a minute.
     let minute_ago = time::format(time::now() - Duration::seconds(60));
     if last_used.is_none_or(|t| t < minute_ago) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(&now).bind(id).execute(&db.pool).await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(&now)
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
     }
     let user_id: i64 = row.try_get("user_id")?;
     let held = users::roles_of(db, user_id).await?;
@@ -421,26 +463,19 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<ApiToken>> {
 
 pub async fn revoke_token(db: &Db, actor: Actor<'_>, id: i64) -> Result<()> {
     let mut tx = db.begin().await?;
-    let changed = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(time::now_text())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let changed =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(time::now_text())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if changed == 0 {
         return Err(Error::not_found(format!("live API token {id}")));
     }
     audit::append(
         &mut tx,
-        &Event {
-            actor: actor.name,
-            address: actor.address,
-            action: "token.revoke",
-            record_type: "api_token",
-            record_id: &id.to_string(),
-            outcome: "success",
-            detail: "",
-        },
+        &Event::success(actor, "token.revoke", "api_token", &id.to_string(), ""),
     )
     .await?;
     tx.commit().await?;

@@ -76,7 +76,10 @@ impl Config {
     }
 
     /// As `load`, with the environment given (for tests).
-    pub fn load_with(overrides: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+    pub fn load_with(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config> {
         let file = overrides
             .config_file
             .clone()
@@ -85,7 +88,10 @@ impl Config {
         let mut config = if file.exists() {
             Config::from_file(&file)?
         } else if overrides.config_file.is_some() {
-            return Err(Error::Config(format!("configuration file {} does not exist", file.display())));
+            return Err(Error::Config(format!(
+                "configuration file {} does not exist",
+                file.display()
+            )));
         } else {
             Config::default()
         };
@@ -161,21 +167,32 @@ impl Config {
             crate::db::backend_of(&self.database_url)?;
         }
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
-            return Err(Error::Config(format!("bind: '{}' is not an address such as 127.0.0.1:8080", self.bind)));
+            return Err(Error::Config(format!(
+                "bind: '{}' is not an address such as 127.0.0.1:8080",
+                self.bind
+            )));
         }
         for (name, value) in [
             ("session_idle_minutes", self.session_idle_minutes),
             ("session_max_hours", self.session_max_hours),
             ("signin_max_failures", self.signin_max_failures),
             ("signin_lock_minutes", self.signin_lock_minutes),
-            ("signin_max_failures_per_address", self.signin_max_failures_per_address),
+            (
+                "signin_max_failures_per_address",
+                self.signin_max_failures_per_address,
+            ),
         ] {
             if value < 1 {
-                return Err(Error::Config(format!("{name} must be at least 1 (it is {value})")));
+                return Err(Error::Config(format!(
+                    "{name} must be at least 1 (it is {value})"
+                )));
             }
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(Error::Config(format!("log_format must be text or json (it is '{}')", self.log_format)));
+            return Err(Error::Config(format!(
+                "log_format must be text or json (it is '{}')",
+                self.log_format
+            )));
         }
         Ok(())
     }
@@ -197,7 +214,8 @@ impl Config {
     pub fn describe(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = crate::db::mask_url(&shown.database_url);
-        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"))
+        toml::to_string(&shown)
+            .unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"))
     }
 }
 
@@ -207,7 +225,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -216,9 +237,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rounds-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("rounds.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nsession_idle_minutes = 20\nsignin_lock_minutes = 30\n").unwrap();
-        let overrides = Overrides { config_file: Some(file), bind: Some("127.0.0.1:7000".into()), ..Default::default() };
-        let config = Config::load_with(&overrides, env(&[("ROUNDS_SESSION_IDLE_MINUTES", "10")])).unwrap();
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\nsession_idle_minutes = 20\nsignin_lock_minutes = 30\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            config_file: Some(file),
+            bind: Some("127.0.0.1:7000".into()),
+            ..Default::default()
+        };
+        let config =
+            Config::load_with(&overrides, env(&[("ROUNDS_SESSION_IDLE_MINUTES", "10")])).unwrap();
         assert_eq!(config.bind, "127.0.0.1:7000", "flag over file");
         assert_eq!(config.session_idle_minutes, 10, "environment over file");
         assert_eq!(config.signin_lock_minutes, 30, "file over default");
@@ -228,19 +258,31 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Config::load_with(&Overrides::default(), env(&[("ROUNDS_SESSION_IDLE_MINUTES", "soon")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load_with(
+            &Overrides::default(),
+            env(&[("ROUNDS_SESSION_IDLE_MINUTES", "soon")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("ROUNDS_SESSION_IDLE_MINUTES: 'soon'"), "{err}");
-        let err = Config::load_with(&Overrides { bind: Some("everywhere".into()), ..Default::default() }, env(&[]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load_with(
+            &Overrides {
+                bind: Some("everywhere".into()),
+                ..Default::default()
+            },
+            env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("bind: 'everywhere'"), "{err}");
     }
 
     #[test]
     fn the_description_masks_the_database_password() {
-        let config = Config { database_url: "postgres://rounds:hunter22@db/rounds".into(), ..Default::default() };
+        let config = Config {
+            database_url: "postgres://rounds:hunter22@db/rounds".into(),
+            ..Default::default()
+        };
         let text = config.describe();
         assert!(!text.contains("hunter22"));
         assert!(text.contains("postgres://rounds:****@db/rounds"));

@@ -71,9 +71,15 @@ impl Db {
     /// The SQLite URL of the database file in `data_dir`, creating the directory.
     pub fn sqlite_url(data_dir: &Path) -> Result<String> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            Error::Config(format!("cannot create the data directory {}: {e}", data_dir.display()))
+            Error::Config(format!(
+                "cannot create the data directory {}: {e}",
+                data_dir.display()
+            ))
         })?;
-        Ok(format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE).display()))
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join(SQLITE_FILE).display()
+        ))
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
@@ -110,8 +116,12 @@ pub fn backend_of(url: &str) -> Result<Backend> {
 
 /// Hides the password in a database URL for display and logs.
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
     match credentials.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
         None => url.to_string(),
@@ -124,9 +134,18 @@ mod tests {
 
     #[test]
     fn passwords_in_database_urls_are_masked() {
-        assert_eq!(mask_url("postgres://rounds:s3cret@db:5432/rounds"), "postgres://rounds:****@db:5432/rounds");
-        assert_eq!(mask_url("postgres://rounds@db/rounds"), "postgres://rounds@db/rounds");
-        assert_eq!(mask_url("sqlite://data/rounds.db?mode=rwc"), "sqlite://data/rounds.db?mode=rwc");
+        assert_eq!(
+            mask_url("postgres://rounds:s3cret@db:5432/rounds"),
+            "postgres://rounds:****@db:5432/rounds"
+        );
+        assert_eq!(
+            mask_url("postgres://rounds@db/rounds"),
+            "postgres://rounds@db/rounds"
+        );
+        assert_eq!(
+            mask_url("sqlite://data/rounds.db?mode=rwc"),
+            "sqlite://data/rounds.db?mode=rwc"
+        );
     }
 
     #[test]

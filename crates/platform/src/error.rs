@@ -39,7 +39,10 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Invalid { field: field.into(), reason: reason.into() }
+        Error::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -66,9 +69,11 @@ impl Error {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Database(_) | Error::Io(_) | Error::Internal(_) | Error::Migration(_) | Error::Config(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Database(_)
+            | Error::Io(_)
+            | Error::Internal(_)
+            | Error::Migration(_)
+            | Error::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(_) => StatusCode::CONFLICT,

@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 /// What a handler returns: `Err` carries the message shown on the admin page.
 pub type Outcome = std::result::Result<(), String>;
-type Handler = Arc<dyn Fn(Db, String) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
+type Handler =
+    Arc<dyn Fn(Db, String) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 /// How long a claimed job is held before another worker may take it over (its worker died).
@@ -54,13 +55,27 @@ impl Registry {
         F: Fn(Db, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
-        self.handlers.insert(kind, Arc::new(move |db, payload| Box::pin(handler(db, payload))));
+        self.handlers.insert(
+            kind,
+            Arc::new(move |db, payload| Box::pin(handler(db, payload))),
+        );
     }
 
     /// Runs `kind` with `payload` whenever the cron expression (UTC, five or six fields) matches.
-    pub fn schedule(&mut self, name: &'static str, kind: &'static str, cron: &'static str, payload: &str) -> Result<()> {
+    pub fn schedule(
+        &mut self,
+        name: &'static str,
+        kind: &'static str,
+        cron: &'static str,
+        payload: &str,
+    ) -> Result<()> {
         next_run(cron, time::now())?;
-        Arc::make_mut(&mut self.schedules).push(Schedule { name, kind, cron, payload: payload.to_string() });
+        Arc::make_mut(&mut self.schedules).push(Schedule {
+            name,
+            kind,
+            cron,
+            payload: payload.to_string(),
+        });
         Ok(())
     }
 
@@ -73,7 +88,10 @@ impl Registry {
 pub fn platform_registry() -> Registry {
     let mut registry = Registry::new();
     registry.handle("sessions.purge", |db, _| async move {
-        crate::auth::purge(&db).await.map(|_| ()).map_err(|e| e.to_string())
+        crate::auth::purge(&db)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     });
     registry
         .schedule("sessions.purge", "sessions.purge", "17 * * * *", "{}")
@@ -82,7 +100,8 @@ pub fn platform_registry() -> Registry {
 }
 
 pub fn next_run(cron: &str, after: Timestamp) -> Result<Timestamp> {
-    let parsed = Cron::from_str(cron).map_err(|e| Error::invalid("cron", format!("'{cron}': {e}")))?;
+    let parsed =
+        Cron::from_str(cron).map_err(|e| Error::invalid("cron", format!("'{cron}': {e}")))?;
     parsed
         .find_next_occurrence(&after, false)
         .map_err(|e| Error::invalid("cron", format!("'{cron}' has no next run: {e}")))
@@ -121,7 +140,13 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Job> {
 
 const JOB_COLUMNS: &str = "id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at";
 
-async fn insert_job(conn: &mut sqlx::AnyConnection, kind: &str, payload: &str, run_at: Timestamp, schedule: &str) -> Result<i64> {
+async fn insert_job(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    payload: &str,
+    run_at: Timestamp,
+    schedule: &str,
+) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO jobs (kind, payload, status, run_at, attempts, max_attempts, schedule, created_at) \
          VALUES ($1, $2, 'queued', $3, 0, $4, $5, $6) RETURNING id",
@@ -149,7 +174,10 @@ pub async fn install_schedules(db: &Db, registry: &Registry) -> Result<()> {
     for s in registry.schedules.iter() {
         let next = time::format(next_run(s.cron, now)?);
         let mut tx = db.begin().await?;
-        let existing = sqlx::query("SELECT cron FROM job_schedules WHERE name = $1").bind(s.name).fetch_optional(&mut *tx).await?;
+        let existing = sqlx::query("SELECT cron FROM job_schedules WHERE name = $1")
+            .bind(s.name)
+            .fetch_optional(&mut *tx)
+            .await?;
         match existing {
             None => {
                 sqlx::query("INSERT INTO job_schedules (name, kind, cron, payload, next_run_at, enabled) VALUES ($1, $2, $3, $4, $5, 1)")
@@ -192,16 +220,25 @@ pub async fn enqueue_due(db: &Db, now: Timestamp) -> Result<usize> {
         let was: String = row.try_get("next_run_at")?;
         let next = time::format(next_run(&cron, now)?);
         let mut tx = db.begin().await?;
-        let won = sqlx::query("UPDATE job_schedules SET next_run_at = $1 WHERE name = $2 AND next_run_at = $3")
-            .bind(&next)
-            .bind(&name)
-            .bind(&was)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+        let won = sqlx::query(
+            "UPDATE job_schedules SET next_run_at = $1 WHERE name = $2 AND next_run_at = $3",
+        )
+        .bind(&next)
+        .bind(&name)
+        .bind(&was)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
             == 1;
         if won {
-            insert_job(&mut tx, &row.try_get::<String, _>("kind")?, &row.try_get::<String, _>("payload")?, now, &name).await?;
+            insert_job(
+                &mut tx,
+                &row.try_get::<String, _>("kind")?,
+                &row.try_get::<String, _>("payload")?,
+                now,
+                &name,
+            )
+            .await?;
             enqueued += 1;
         }
         tx.commit().await?;
@@ -255,13 +292,27 @@ pub fn backoff(attempt: i64) -> Duration {
 /// Records a job's outcome: done, queued again after a back-off, or failed for good. Only the
 /// worker still holding the job may record it; a worker whose lease ran out (and whose job was
 /// taken over) finds its outcome discarded.
-pub async fn finish(db: &Db, job: &Job, worker: &str, outcome: &Outcome, now: Timestamp) -> Result<()> {
+pub async fn finish(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    outcome: &Outcome,
+    now: Timestamp,
+) -> Result<()> {
     let (status, run_at, error) = match outcome {
         Ok(()) => ("done", job.run_at.clone(), String::new()),
-        Err(e) if job.attempts < job.max_attempts => ("queued", time::format(now + backoff(job.attempts)), e.clone()),
+        Err(e) if job.attempts < job.max_attempts => (
+            "queued",
+            time::format(now + backoff(job.attempts)),
+            e.clone(),
+        ),
         Err(e) => ("failed", job.run_at.clone(), e.clone()),
     };
-    let finished = if status == "queued" { String::new() } else { time::format(now) };
+    let finished = if status == "queued" {
+        String::new()
+    } else {
+        time::format(now)
+    };
     let recorded = sqlx::query(
         "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, finished_at = $4, locked_by = '', locked_until = '' \
          WHERE id = $5 AND status = 'running' AND locked_by = $6",
@@ -282,16 +333,26 @@ pub async fn finish(db: &Db, job: &Job, worker: &str, outcome: &Outcome, now: Ti
 }
 
 /// Enqueues due schedules, then claims and runs one job. Returns the job run and its outcome.
-pub async fn run_once(db: &Db, registry: &Registry, worker: &str) -> Result<Option<(Job, Outcome)>> {
+pub async fn run_once(
+    db: &Db,
+    registry: &Registry,
+    worker: &str,
+) -> Result<Option<(Job, Outcome)>> {
     enqueue_due(db, time::now()).await?;
-    let Some(job) = claim(db, worker, time::now()).await? else { return Ok(None) };
+    let Some(job) = claim(db, worker, time::now()).await? else {
+        return Ok(None);
+    };
     let outcome = match registry.handlers.get(job.kind.as_str()) {
         Some(handler) => {
             // A panicking handler is a failed attempt, not a dead worker.
             let task = tokio::spawn(handler(db.clone(), job.payload.clone()));
-            task.await.unwrap_or_else(|e| Err(format!("the job stopped unexpectedly: {e}")))
+            task.await
+                .unwrap_or_else(|e| Err(format!("the job stopped unexpectedly: {e}")))
         }
-        None => Err(format!("no handler for job kind '{}' in this version of Rounds", job.kind)),
+        None => Err(format!(
+            "no handler for job kind '{}' in this version of Rounds",
+            job.kind
+        )),
     };
     if let Err(e) = &outcome {
         tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
@@ -302,7 +363,11 @@ pub async fn run_once(db: &Db, registry: &Registry, worker: &str) -> Result<Opti
 
 /// Runs jobs until `stop` resolves: polls every few seconds when the queue is empty.
 pub async fn work(db: Db, registry: Registry, stop: impl Future<Output = ()>) {
-    let worker = format!("{}-{}", std::process::id(), crate::auth::random_token().get(..8).unwrap_or("worker"));
+    let worker = format!(
+        "{}-{}",
+        std::process::id(),
+        crate::auth::random_token().get(..8).unwrap_or("worker")
+    );
     if let Err(e) = install_schedules(&db, &registry).await {
         tracing::error!(error = %e, "cannot install job schedules");
     }
@@ -336,8 +401,13 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Job>> {
 
 /// Jobs by status, for the dashboard and `/metrics`.
 pub async fn counts(db: &Db) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status ORDER BY status").fetch_all(&db.pool).await?;
-    rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+    let rows =
+        sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status ORDER BY status")
+            .fetch_all(&db.pool)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+        .collect()
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -350,7 +420,11 @@ pub struct ScheduleInfo {
 }
 
 pub async fn schedules(db: &Db) -> Result<Vec<ScheduleInfo>> {
-    let rows = sqlx::query("SELECT name, kind, cron, next_run_at, enabled FROM job_schedules ORDER BY name").fetch_all(&db.pool).await?;
+    let rows = sqlx::query(
+        "SELECT name, kind, cron, next_run_at, enabled FROM job_schedules ORDER BY name",
+    )
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(ScheduleInfo {
@@ -380,15 +454,7 @@ pub async fn retry(db: &Db, actor: Actor<'_>, id: i64) -> Result<()> {
     }
     audit::append(
         &mut tx,
-        &Event {
-            actor: actor.name,
-            address: actor.address,
-            action: "job.retry",
-            record_type: "job",
-            record_id: &id.to_string(),
-            outcome: "success",
-            detail: "",
-        },
+        &Event::success(actor, "job.retry", "job", &id.to_string(), ""),
     )
     .await?;
     tx.commit().await?;
@@ -410,9 +476,16 @@ mod tests {
 
     #[test]
     fn a_monthly_schedule_runs_on_the_first() {
-        let after = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 13, 0, 0).unwrap();
+        let after = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 24, 13, 0, 0)
+            .unwrap();
         let next = next_run("0 2 1 * *", after).unwrap();
         assert_eq!(time::format(next), "2026-12-01T02:00:00.000000Z");
-        assert!(next_run("every tuesday", after).unwrap_err().to_string().starts_with("cron: 'every tuesday'"));
+        assert!(
+            next_run("every tuesday", after)
+                .unwrap_err()
+                .to_string()
+                .starts_with("cron: 'every tuesday'")
+        );
     }
 }

@@ -58,9 +58,16 @@ fn all<'a>(known: &'a [&'static [Migration]]) -> impl Iterator<Item = &'static M
 }
 
 /// Checks the ledger against the known migrations and returns the pending ones.
-async fn pending(conn: &mut AnyConnection, backend: Backend, known: &[&'static [Migration]], ledger_exists: bool) -> Result<Vec<&'static Migration>> {
+async fn pending(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    known: &[&'static [Migration]],
+    ledger_exists: bool,
+) -> Result<Vec<&'static Migration>> {
     let rows = if ledger_exists {
-        sqlx::query("SELECT module, version, checksum FROM schema_migrations").fetch_all(&mut *conn).await?
+        sqlx::query("SELECT module, version, checksum FROM schema_migrations")
+            .fetch_all(&mut *conn)
+            .await?
     } else {
         Vec::new()
     };
@@ -87,16 +94,30 @@ async fn pending(conn: &mut AnyConnection, backend: Backend, known: &[&'static [
             Some(_) => applied.push((module, version)),
         }
     }
-    Ok(all(known).filter(|m| !applied.iter().any(|(module, v)| module == m.module && *v == m.version)).collect())
+    Ok(all(known)
+        .filter(|m| {
+            !applied
+                .iter()
+                .any(|(module, v)| module == m.module && *v == m.version)
+        })
+        .collect())
 }
 
 /// Checks the database against the known migrations without changing it.
 pub async fn status(db: &Db, known: &[&'static [Migration]]) -> Result<Status> {
     let mut conn = db.pool.acquire().await?;
     // No ledger yet means nothing is applied.
-    let ledger_exists = sqlx::query("SELECT COUNT(*) FROM schema_migrations").execute(&mut *conn).await.is_ok();
+    let ledger_exists = sqlx::query("SELECT COUNT(*) FROM schema_migrations")
+        .execute(&mut *conn)
+        .await
+        .is_ok();
     let pending = pending(&mut conn, db.backend, known, ledger_exists).await?;
-    Ok(Status { pending: pending.iter().map(|m| (m.module.to_string(), m.version)).collect() })
+    Ok(Status {
+        pending: pending
+            .iter()
+            .map(|m| (m.module.to_string(), m.version))
+            .collect(),
+    })
 }
 
 /// Applies every pending migration in one transaction, so an upgrade happens entirely or not at
@@ -105,7 +126,9 @@ pub async fn status(db: &Db, known: &[&'static [Migration]]) -> Result<Status> {
 pub async fn run(db: &Db, known: &[&'static [Migration]]) -> Result<usize> {
     let mut tx = db.begin().await?;
     if db.backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(727866001)").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(727866001)")
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query(CREATE_LEDGER).execute(&mut *tx).await?;
     let pending = pending(&mut tx, db.backend, known, true).await?;
@@ -113,7 +136,9 @@ pub async fn run(db: &Db, known: &[&'static [Migration]]) -> Result<usize> {
         sqlx::raw_sql(m.sql(db.backend))
             .execute(&mut *tx)
             .await
-            .map_err(|e| Error::Migration(format!("{} migration {} failed: {e}", m.module, m.version)))?;
+            .map_err(|e| {
+                Error::Migration(format!("{} migration {} failed: {e}", m.module, m.version))
+            })?;
         sqlx::query(
             "INSERT INTO schema_migrations (module, version, name, checksum, applied_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -125,7 +150,12 @@ pub async fn run(db: &Db, known: &[&'static [Migration]]) -> Result<usize> {
         .bind(crate::time::now_text())
         .execute(&mut *tx)
         .await?;
-        tracing::info!(module = m.module, version = m.version, name = m.name, "applying migration");
+        tracing::info!(
+            module = m.module,
+            version = m.version,
+            name = m.name,
+            "applying migration"
+        );
     }
     tx.commit().await?;
     Ok(pending.len())

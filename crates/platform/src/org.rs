@@ -2,10 +2,10 @@
 //! Number), departments (service lines) within a facility, and units (nursing units, with their
 //! staffed beds). Validation is pure; storage changes are audited in their transaction.
 
+use crate::audit::Actor;
 use crate::audit::{self, Event};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::users::Actor;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -107,14 +107,25 @@ pub fn check_ccn(ccn: &str) -> Result<String> {
         && bytes[..2].iter().all(u8::is_ascii_digit)
         && bytes[2].is_ascii_alphanumeric()
         && bytes[3..].iter().all(u8::is_ascii_digit);
-    if ok { Ok(ccn) } else { Err(Error::invalid("ccn", format!("'{ccn}' is not a CMS Certification Number (six characters such as 050454)"))) }
+    if ok {
+        Ok(ccn)
+    } else {
+        Err(Error::invalid(
+            "ccn",
+            format!("'{ccn}' is not a CMS Certification Number (six characters such as 050454)"),
+        ))
+    }
 }
 
 impl FacilityInput {
     fn checked(&self) -> Result<FacilityInput> {
         let state = self.state.trim().to_ascii_uppercase();
-        if !state.is_empty() && (state.len() != 2 || !state.bytes().all(|b| b.is_ascii_uppercase())) {
-            return Err(Error::invalid("state", format!("'{state}' is not a two-letter state code")));
+        if !state.is_empty() && (state.len() != 2 || !state.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(Error::invalid(
+                "state",
+                format!("'{state}' is not a two-letter state code"),
+            ));
         }
         let city = self.city.trim();
         if city.chars().count() > 100 {
@@ -122,7 +133,13 @@ impl FacilityInput {
         }
         Ok(FacilityInput {
             name: required_name("name", &self.name)?,
-            ccn: self.ccn.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(check_ccn).transpose()?,
+            ccn: self
+                .ccn
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(check_ccn)
+                .transpose()?,
             city: city.to_string(),
             state,
         })
@@ -133,7 +150,10 @@ impl DepartmentInput {
     fn checked(&self) -> Result<DepartmentInput> {
         let service_line = self.service_line.trim();
         if service_line.chars().count() > 100 {
-            return Err(Error::invalid("service_line", "must be at most 100 characters"));
+            return Err(Error::invalid(
+                "service_line",
+                "must be at most 100 characters",
+            ));
         }
         Ok(DepartmentInput {
             facility_id: self.facility_id,
@@ -147,10 +167,20 @@ impl UnitInput {
     fn checked(&self) -> Result<UnitInput> {
         if !UNIT_KINDS.iter().any(|(k, _)| *k == self.kind) {
             let kinds: Vec<&str> = UNIT_KINDS.iter().map(|(k, _)| *k).collect();
-            return Err(Error::invalid("kind", format!("'{}' is not a unit kind; use one of {}", self.kind, kinds.join(", "))));
+            return Err(Error::invalid(
+                "kind",
+                format!(
+                    "'{}' is not a unit kind; use one of {}",
+                    self.kind,
+                    kinds.join(", ")
+                ),
+            ));
         }
         if !(0..=2000).contains(&self.beds) {
-            return Err(Error::invalid("beds", format!("{} is not a bed count between 0 and 2000", self.beds)));
+            return Err(Error::invalid(
+                "beds",
+                format!("{} is not a bed count between 0 and 2000", self.beds),
+            ));
         }
         Ok(UnitInput {
             facility_id: self.facility_id,
@@ -160,30 +190,6 @@ impl UnitInput {
             beds: self.beds,
         })
     }
-}
-
-async fn audited(
-    tx: &mut crate::db::Tx,
-    actor: Actor<'_>,
-    action: &str,
-    record_type: &str,
-    id: i64,
-    detail: &str,
-) -> Result<()> {
-    audit::append(
-        tx,
-        &Event {
-            actor: actor.name,
-            address: actor.address,
-            action,
-            record_type,
-            record_id: &id.to_string(),
-            outcome: "success",
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 fn facility_from_row(row: &sqlx::any::AnyRow) -> Result<Facility> {
@@ -197,7 +203,9 @@ fn facility_from_row(row: &sqlx::any::AnyRow) -> Result<Facility> {
 }
 
 pub async fn facilities(db: &Db) -> Result<Vec<Facility>> {
-    let rows = sqlx::query("SELECT id, name, ccn, city, state FROM facilities ORDER BY name").fetch_all(&db.pool).await?;
+    let rows = sqlx::query("SELECT id, name, ccn, city, state FROM facilities ORDER BY name")
+        .fetch_all(&db.pool)
+        .await?;
     rows.iter().map(facility_from_row).collect()
 }
 
@@ -211,46 +219,75 @@ pub async fn facility(db: &Db, id: i64) -> Result<Facility> {
 }
 
 /// Creates (`id` = None) or updates a facility.
-pub async fn save_facility(db: &Db, actor: Actor<'_>, id: Option<i64>, input: &FacilityInput) -> Result<Facility> {
-    let creating = id.is_none();
+pub async fn save_facility(
+    db: &Db,
+    actor: Actor<'_>,
+    id: Option<i64>,
+    input: &FacilityInput,
+) -> Result<Facility> {
     let f = input.checked()?;
     let now = crate::time::now_text();
-    let mut tx = db.begin().await?;
-    let clash = format!("a facility named '{}' or with CCN {}", f.name, f.ccn.as_deref().unwrap_or("-"));
-    let id = match id {
+    let query = match id {
         None => sqlx::query(
             "INSERT INTO facilities (name, ccn, city, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-        )
-        .bind(&f.name)
-        .bind(f.ccn.clone())
-        .bind(&f.city)
-        .bind(&f.state)
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| Error::from(e).unique_violation(&clash))?
-        .try_get("id")?,
-        Some(id) => {
-            let changed = sqlx::query("UPDATE facilities SET name = $1, ccn = $2, city = $3, state = $4, updated_at = $5 WHERE id = $6")
-                .bind(&f.name)
-                .bind(f.ccn.clone())
-                .bind(&f.city)
-                .bind(&f.state)
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| Error::from(e).unique_violation(&clash))?;
-            if changed.rows_affected() == 0 {
-                return Err(Error::not_found(format!("facility {id}")));
-            }
-            id
-        }
+        ),
+        Some(_) => sqlx::query(
+            "UPDATE facilities SET name = $1, ccn = $2, city = $3, state = $4, updated_at = $5 WHERE id = $6 RETURNING id",
+        ),
+    }
+    .bind(&f.name)
+    .bind(f.ccn.clone())
+    .bind(&f.city)
+    .bind(&f.state)
+    .bind(&now);
+    let query = if let Some(id) = id {
+        query.bind(id)
+    } else {
+        query
     };
-    let action = if creating { "facility.create" } else { "facility.update" };
-    audited(&mut tx, actor, action, "facility", id, &f.name).await?;
-    tx.commit().await?;
+    let clash = format!(
+        "a facility named '{}' or with CCN {}",
+        f.name,
+        f.ccn.as_deref().unwrap_or("-")
+    );
+    let id = save(db, actor, "facility", id, query, &clash, &f.name).await?;
     facility(db, id).await
+}
+
+/// Runs an insert or update that returns the record's id, in a transaction with its audit entry.
+/// A clash with a unique constraint is a conflict naming `clash`; an update of no row is "not found".
+async fn save(
+    db: &Db,
+    actor: Actor<'_>,
+    record_type: &str,
+    id: Option<i64>,
+    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    clash: &str,
+    detail: &str,
+) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let row = query
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| Error::from(e).unique_violation(clash))?;
+    let Some(row) = row else {
+        return Err(Error::not_found(format!(
+            "{record_type} {}",
+            id.unwrap_or_default()
+        )));
+    };
+    let saved: i64 = row.try_get("id")?;
+    let action = format!(
+        "{record_type}.{}",
+        if id.is_none() { "create" } else { "update" }
+    );
+    audit::append(
+        &mut tx,
+        &Event::success(actor, &action, record_type, &saved.to_string(), detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(saved)
 }
 
 const DEPARTMENT_SELECT: &str = "SELECT d.id, d.facility_id, f.name AS facility, d.name, d.service_line \
@@ -267,59 +304,57 @@ fn department_from_row(row: &sqlx::any::AnyRow) -> Result<Department> {
 }
 
 pub async fn departments(db: &Db) -> Result<Vec<Department>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{DEPARTMENT_SELECT} ORDER BY f.name, d.name")))
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{DEPARTMENT_SELECT} ORDER BY f.name, d.name"
+    )))
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter().map(department_from_row).collect()
 }
 
 pub async fn department(db: &Db, id: i64) -> Result<Department> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DEPARTMENT_SELECT} WHERE d.id = $1")))
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("department {id}")))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{DEPARTMENT_SELECT} WHERE d.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("department {id}")))?;
     department_from_row(&row)
 }
 
-pub async fn save_department(db: &Db, actor: Actor<'_>, id: Option<i64>, input: &DepartmentInput) -> Result<Department> {
-    let creating = id.is_none();
+pub async fn save_department(
+    db: &Db,
+    actor: Actor<'_>,
+    id: Option<i64>,
+    input: &DepartmentInput,
+) -> Result<Department> {
     let d = input.checked()?;
-    facility(db, d.facility_id).await.map_err(|_| Error::invalid("facility_id", format!("there is no facility {}", d.facility_id)))?;
-    let now = crate::time::now_text();
-    let clash = format!("a department named '{}' in this facility", d.name);
-    let mut tx = db.begin().await?;
-    let id = match id {
+    facility(db, d.facility_id).await.map_err(|_| {
+        Error::invalid(
+            "facility_id",
+            format!("there is no facility {}", d.facility_id),
+        )
+    })?;
+    let query = match id {
         None => sqlx::query(
             "INSERT INTO departments (facility_id, name, service_line, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
-        )
-        .bind(d.facility_id)
-        .bind(&d.name)
-        .bind(&d.service_line)
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| Error::from(e).unique_violation(&clash))?
-        .try_get("id")?,
-        Some(id) => {
-            let changed = sqlx::query("UPDATE departments SET facility_id = $1, name = $2, service_line = $3, updated_at = $4 WHERE id = $5")
-                .bind(d.facility_id)
-                .bind(&d.name)
-                .bind(&d.service_line)
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| Error::from(e).unique_violation(&clash))?;
-            if changed.rows_affected() == 0 {
-                return Err(Error::not_found(format!("department {id}")));
-            }
-            id
-        }
+        ),
+        Some(_) => sqlx::query(
+            "UPDATE departments SET facility_id = $1, name = $2, service_line = $3, updated_at = $4 WHERE id = $5 RETURNING id",
+        ),
+    }
+    .bind(d.facility_id)
+    .bind(&d.name)
+    .bind(&d.service_line)
+    .bind(crate::time::now_text());
+    let query = if let Some(id) = id {
+        query.bind(id)
+    } else {
+        query
     };
-    let action = if creating { "department.create" } else { "department.update" };
-    audited(&mut tx, actor, action, "department", id, &d.name).await?;
-    tx.commit().await?;
+    let clash = format!("a department named '{}' in this facility", d.name);
+    let id = save(db, actor, "department", id, query, &clash, &d.name).await?;
     department(db, id).await
 }
 
@@ -341,70 +376,81 @@ fn unit_from_row(row: &sqlx::any::AnyRow) -> Result<Unit> {
 }
 
 pub async fn units(db: &Db) -> Result<Vec<Unit>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{UNIT_SELECT} ORDER BY f.name, u.name"))).fetch_all(&db.pool).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{UNIT_SELECT} ORDER BY f.name, u.name"
+    )))
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter().map(unit_from_row).collect()
 }
 
 pub async fn unit(db: &Db, id: i64) -> Result<Unit> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{UNIT_SELECT} WHERE u.id = $1")))
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("unit {id}")))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{UNIT_SELECT} WHERE u.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("unit {id}")))?;
     unit_from_row(&row)
 }
 
-pub async fn save_unit(db: &Db, actor: Actor<'_>, id: Option<i64>, input: &UnitInput) -> Result<Unit> {
-    let creating = id.is_none();
+pub async fn save_unit(
+    db: &Db,
+    actor: Actor<'_>,
+    id: Option<i64>,
+    input: &UnitInput,
+) -> Result<Unit> {
     let u = input.checked()?;
-    facility(db, u.facility_id).await.map_err(|_| Error::invalid("facility_id", format!("there is no facility {}", u.facility_id)))?;
+    facility(db, u.facility_id).await.map_err(|_| {
+        Error::invalid(
+            "facility_id",
+            format!("there is no facility {}", u.facility_id),
+        )
+    })?;
     if let Some(dept) = u.department_id {
-        let d = department(db, dept).await.map_err(|_| Error::invalid("department_id", format!("there is no department {dept}")))?;
+        let d = department(db, dept).await.map_err(|_| {
+            Error::invalid("department_id", format!("there is no department {dept}"))
+        })?;
         if d.facility_id != u.facility_id {
-            return Err(Error::invalid("department_id", format!("department '{}' belongs to another facility", d.name)));
+            return Err(Error::invalid(
+                "department_id",
+                format!("department '{}' belongs to another facility", d.name),
+            ));
         }
     }
-    let now = crate::time::now_text();
-    let clash = format!("a unit named '{}' in this facility", u.name);
-    let mut tx = db.begin().await?;
-    let id = match id {
+    let query = match id {
         None => sqlx::query(
             "INSERT INTO units (facility_id, department_id, name, kind, beds, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(u.facility_id)
-        .bind(u.department_id)
-        .bind(&u.name)
-        .bind(&u.kind)
-        .bind(u.beds)
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| Error::from(e).unique_violation(&clash))?
-        .try_get("id")?,
-        Some(id) => {
-            let changed = sqlx::query(
-                "UPDATE units SET facility_id = $1, department_id = $2, name = $3, kind = $4, beds = $5, updated_at = $6 WHERE id = $7",
-            )
-            .bind(u.facility_id)
-            .bind(u.department_id)
-            .bind(&u.name)
-            .bind(&u.kind)
-            .bind(u.beds)
-            .bind(&now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| Error::from(e).unique_violation(&clash))?;
-            if changed.rows_affected() == 0 {
-                return Err(Error::not_found(format!("unit {id}")));
-            }
-            id
-        }
+        ),
+        Some(_) => sqlx::query(
+            "UPDATE units SET facility_id = $1, department_id = $2, name = $3, kind = $4, beds = $5, updated_at = $6 \
+             WHERE id = $7 RETURNING id",
+        ),
+    }
+    .bind(u.facility_id)
+    .bind(u.department_id)
+    .bind(&u.name)
+    .bind(&u.kind)
+    .bind(u.beds)
+    .bind(crate::time::now_text());
+    let query = if let Some(id) = id {
+        query.bind(id)
+    } else {
+        query
     };
-    let action = if creating { "unit.create" } else { "unit.update" };
-    audited(&mut tx, actor, action, "unit", id, &format!("{} ({} beds)", u.name, u.beds)).await?;
-    tx.commit().await?;
+    let clash = format!("a unit named '{}' in this facility", u.name);
+    let id = save(
+        db,
+        actor,
+        "unit",
+        id,
+        query,
+        &clash,
+        &format!("{} ({} beds)", u.name, u.beds),
+    )
+    .await?;
     unit(db, id).await
 }
 
@@ -446,13 +492,37 @@ mod tests {
 
     #[test]
     fn units_need_a_known_kind_and_a_plausible_bed_count() {
-        let unit = UnitInput { facility_id: 1, department_id: None, name: "4 West".into(), kind: "icu".into(), beds: 24 };
+        let unit = UnitInput {
+            facility_id: 1,
+            department_id: None,
+            name: "4 West".into(),
+            kind: "icu".into(),
+            beds: 24,
+        };
         assert!(unit.checked().is_ok());
-        let err = UnitInput { kind: "ward".into(), ..unit.clone() }.checked().unwrap_err().to_string();
+        let err = UnitInput {
+            kind: "ward".into(),
+            ..unit.clone()
+        }
+        .checked()
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("kind: 'ward' is not a unit kind"), "{err}");
-        let err = UnitInput { beds: -1, ..unit.clone() }.checked().unwrap_err().to_string();
+        let err = UnitInput {
+            beds: -1,
+            ..unit.clone()
+        }
+        .checked()
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("beds:"), "{err}");
-        let err = UnitInput { name: "  ".into(), ..unit }.checked().unwrap_err().to_string();
+        let err = UnitInput {
+            name: "  ".into(),
+            ..unit
+        }
+        .checked()
+        .unwrap_err()
+        .to_string();
         assert_eq!(err, "name: is required");
     }
 }

@@ -6,7 +6,19 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Admin,
@@ -83,24 +95,34 @@ impl Role {
     }
 
     pub fn parse(text: &str) -> Result<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text).ok_or_else(|| {
-            Error::invalid(
-                "role",
-                format!(
-                    "'{text}' is not a role; the roles are {}",
-                    Role::ALL.map(Role::as_str).join(", ")
-                ),
-            )
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "role",
+                    format!(
+                        "'{text}' is not a role; the roles are {}",
+                        Role::ALL.map(Role::as_str).join(", ")
+                    ),
+                )
+            })
     }
 
     /// Parses a comma-separated list as stored with API tokens.
     pub fn parse_list(text: &str) -> Result<Vec<Role>> {
-        text.split(',').filter(|s| !s.is_empty()).map(Role::parse).collect()
+        text.split(',')
+            .filter(|s| !s.is_empty())
+            .map(Role::parse)
+            .collect()
     }
 
     pub fn join(roles: &[Role]) -> String {
-        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -133,6 +155,9 @@ mod tests {
     fn an_unknown_role_is_named_in_the_error() {
         let err = Role::parse("superuser").unwrap_err().to_string();
         assert!(err.contains("'superuser' is not a role"), "{err}");
-        assert_eq!(Role::parse_list("cmo,auditor").unwrap(), vec![Role::Cmo, Role::Auditor]);
+        assert_eq!(
+            Role::parse_list("cmo,auditor").unwrap(),
+            vec![Role::Cmo, Role::Auditor]
+        );
     }
 }

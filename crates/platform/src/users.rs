@@ -22,21 +22,13 @@ pub struct User {
     pub created_at: String,
 }
 
-/// Who is making a change, for the audit entry.
-#[derive(Clone, Copy, Debug)]
-pub struct Actor<'a> {
-    pub name: &'a str,
-    pub address: &'a str,
-}
-
-impl Actor<'_> {
-    /// Changes made from the command line on the server itself.
-    pub const CONSOLE: Actor<'static> = Actor { name: "console", address: "local" };
-}
+pub use crate::audit::Actor;
 
 pub fn check_username(username: &str) -> Result<()> {
     let ok = (2..=64).contains(&username.len())
-        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
     if ok {
         Ok(())
     } else {
@@ -50,7 +42,10 @@ pub fn check_username(username: &str) -> Result<()> {
 /// At least 12 characters and not the user name (in any case, nor containing it).
 pub fn check_password(username: &str, password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(Error::invalid(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     if password.len() > 1024 {
         return Err(Error::invalid("password", "must be at most 1024 bytes"));
@@ -70,7 +65,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -80,7 +79,9 @@ pub fn random_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// The roles as stored (sorted, each once), for the audit entry's detail.
@@ -111,7 +112,10 @@ pub async fn create(
     check_roles(roles)?;
     let display_name = display_name.trim();
     if display_name.len() > 200 {
-        return Err(Error::invalid("display_name", "must be at most 200 characters"));
+        return Err(Error::invalid(
+            "display_name",
+            "must be at most 200 characters",
+        ));
     }
     let hash = hash_password(password)?;
     let now = crate::time::now_text();
@@ -131,15 +135,13 @@ pub async fn create(
     replace_roles(&mut tx, id, roles).await?;
     audit::append(
         &mut tx,
-        &Event {
-            actor: actor.name,
-            address: actor.address,
-            action: "user.create",
-            record_type: "user",
-            record_id: username,
-            outcome: "success",
-            detail: &format!("roles: {}", stored_roles(roles)),
-        },
+        &Event::success(
+            actor,
+            "user.create",
+            "user",
+            username,
+            &format!("roles: {}", stored_roles(roles)),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -147,7 +149,10 @@ pub async fn create(
 }
 
 async fn replace_roles(tx: &mut crate::db::Tx, user_id: i64, roles: &[Role]) -> Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
     let mut roles = roles.to_vec();
     roles.sort();
     roles.dedup();
@@ -167,7 +172,11 @@ pub async fn roles_of(db: &Db, user_id: i64) -> Result<Vec<Role>> {
         .fetch_all(&db.pool)
         .await?;
     // A role name this binary does not know (written by a newer version) grants nothing.
-    Ok(rows.iter().filter_map(|r| r.try_get::<String, _>("role").ok()).filter_map(|r| Role::parse(&r).ok()).collect())
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>("role").ok())
+        .filter_map(|r| Role::parse(&r).ok())
+        .collect())
 }
 
 fn user_from_row(row: &sqlx::any::AnyRow, roles: Vec<Role>) -> Result<User> {
@@ -182,20 +191,26 @@ fn user_from_row(row: &sqlx::any::AnyRow, roles: Vec<Role>) -> Result<User> {
 }
 
 pub async fn find(db: &Db, username: &str) -> Result<User> {
-    let row = sqlx::query("SELECT id, username, display_name, disabled, created_at FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("user '{username}'")))?;
+    let row = sqlx::query(
+        "SELECT id, username, display_name, disabled, created_at FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("user '{username}'")))?;
     let id: i64 = row.try_get("id")?;
     user_from_row(&row, roles_of(db, id).await?)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<User>> {
-    let rows = sqlx::query("SELECT id, username, display_name, disabled, created_at FROM users ORDER BY username")
+    let rows = sqlx::query(
+        "SELECT id, username, display_name, disabled, created_at FROM users ORDER BY username",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let role_rows = sqlx::query("SELECT user_id, role FROM user_roles ORDER BY user_id, role")
         .fetch_all(&db.pool)
         .await?;
-    let role_rows = sqlx::query("SELECT user_id, role FROM user_roles ORDER BY user_id, role").fetch_all(&db.pool).await?;
     let mut users = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
@@ -212,12 +227,19 @@ pub async fn list(db: &Db) -> Result<Vec<User>> {
 
 /// The stored password hash, for checking a user's current password.
 pub async fn password_hash(db: &Db, user_id: i64) -> Result<String> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_one(&db.pool).await?;
-    Ok(row.try_get::<Option<String>, _>("password_hash")?.unwrap_or_default())
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row
+        .try_get::<Option<String>, _>("password_hash")?
+        .unwrap_or_default())
 }
 
 pub async fn count(db: &Db) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE disabled = 0").fetch_one(&db.pool).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE disabled = 0")
+        .fetch_one(&db.pool)
+        .await?;
     Ok(row.try_get("n")?)
 }
 
@@ -250,15 +272,7 @@ async fn finish_change(
         .await?;
     audit::append(
         &mut tx,
-        &Event {
-            actor: actor.name,
-            address: actor.address,
-            action,
-            record_type: "user",
-            record_id: username,
-            outcome: "success",
-            detail,
-        },
+        &Event::success(actor, action, "user", username, detail),
     )
     .await?;
     tx.commit().await?;
@@ -274,17 +288,34 @@ pub async fn set_roles(db: &Db, actor: Actor<'_>, username: &str, roles: &[Role]
 }
 
 /// Sets a new password and ends the user's sessions.
-pub async fn set_password(db: &Db, actor: Actor<'_>, username: &str, password: &str) -> Result<User> {
+pub async fn set_password(
+    db: &Db,
+    actor: Actor<'_>,
+    username: &str,
+    password: &str,
+) -> Result<User> {
     check_password(username, password)?;
     let hash = hash_password(password)?;
     let (mut tx, id) = begin_change(db, username).await?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(&hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     finish_change(db, tx, id, actor, username, "user.set-password", "").await
 }
 
 /// Disables (or re-enables) an account; disabling ends its sessions and revokes its API tokens.
-pub async fn set_disabled(db: &Db, actor: Actor<'_>, username: &str, disabled: bool) -> Result<User> {
+pub async fn set_disabled(
+    db: &Db,
+    actor: Actor<'_>,
+    username: &str,
+    disabled: bool,
+) -> Result<User> {
     let (mut tx, id) = begin_change(db, username).await?;
     sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
@@ -292,27 +323,50 @@ pub async fn set_disabled(db: &Db, actor: Actor<'_>, username: &str, disabled: b
         .execute(&mut *tx)
         .await?;
     if disabled {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(crate::time::now_text())
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(crate::time::now_text())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
     finish_change(db, tx, id, actor, username, action, "").await
 }
 
 /// On an empty database, creates `admin` with a random password and returns the password (to be
 /// shown once on the terminal). Returns `None` when any account exists.
 pub async fn ensure_first_admin(db: &Db) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&db.pool).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(&db.pool)
+        .await?;
     if row.try_get::<i64, _>("n")? > 0 {
         return Ok(None);
     }
     let password = random_password();
-    let actor = Actor { name: "system", address: "local" };
-    match create(db, actor, "admin", "Administrator", &password, &[Role::Admin]).await {
+    let actor = Actor {
+        name: "system",
+        address: "local",
+    };
+    match create(
+        db,
+        actor,
+        "admin",
+        "Administrator",
+        &password,
+        &[Role::Admin],
+    )
+    .await
+    {
         Ok(_) => Ok(Some(password)),
         // Another server created it first.
         Err(Error::Conflict(_)) => Ok(None),
@@ -326,8 +380,18 @@ mod tests {
 
     #[test]
     fn the_password_policy_names_what_is_wrong() {
-        assert!(check_password("dr.lee", "short").unwrap_err().to_string().contains("at least 12"));
-        assert!(check_password("dr.lee", "xxDR.LEExx1234").unwrap_err().to_string().contains("user name"));
+        assert!(
+            check_password("dr.lee", "short")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 12")
+        );
+        assert!(
+            check_password("dr.lee", "xxDR.LEExx1234")
+                .unwrap_err()
+                .to_string()
+                .contains("user name")
+        );
         assert!(check_password("dr.lee", "correct horse battery").is_ok());
     }
 

@@ -55,7 +55,11 @@ pub struct Routes {
 
 impl Routes {
     pub fn new(state: AppState) -> Routes {
-        Routes { router: Router::new(), table: Vec::new(), state }
+        Routes {
+            router: Router::new(),
+            table: Vec::new(),
+            state,
+        }
     }
 
     pub fn state(&self) -> &AppState {
@@ -66,29 +70,57 @@ impl Routes {
         &self.table
     }
 
-    pub fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Routes
+    pub fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Routes
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).expect("routes use standard methods");
-        let guard = middleware::from_fn_with_state(self.state.clone(), move |state: State<AppState>, req: Request, next: Next| {
-            guard(access, state, req, next)
+        let guard = middleware::from_fn_with_state(
+            self.state.clone(),
+            move |state: State<AppState>, req: Request, next: Next| guard(access, state, req, next),
+        );
+        self.router = self
+            .router
+            .route(path, on(filter, handler).route_layer(guard));
+        self.table.push(RouteInfo {
+            method,
+            path,
+            access,
         });
-        self.router = self.router.route(path, on(filter, handler).route_layer(guard));
-        self.table.push(RouteInfo { method, path, access });
         self
     }
 
-    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Routes {
+    pub fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Routes {
         self.add(Method::GET, path, access, handler)
     }
 
-    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Routes {
+    pub fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Routes {
         self.add(Method::POST, path, access, handler)
     }
 
-    pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Routes {
+    pub fn put<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Routes {
         self.add(Method::PUT, path, access, handler)
     }
 
@@ -104,14 +136,22 @@ pub struct ClientAddress(pub String);
 
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientAddress(address_of(parts, state.config.behind_proxy)))
     }
 }
 
 fn address_of(parts: &Parts, behind_proxy: bool) -> String {
     let forwarded = behind_proxy
-        .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .then(|| {
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+        })
         .flatten()
         .and_then(|v| v.rsplit(',').next())
         .map(str::trim)
@@ -130,7 +170,11 @@ fn address_of(parts: &Parts, behind_proxy: bool) -> String {
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().ok_or(Error::Unauthenticated)
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or(Error::Unauthenticated)
     }
 }
 
@@ -151,7 +195,11 @@ pub fn is_api(path: &str) -> bool {
 
 /// Renders an error as the route's kind of response: JSON under `/api/`, a page elsewhere.
 pub fn error_response(path: &str, error: Error) -> Response {
-    if is_api(path) { JsonError(error).into_response() } else { HtmlError(error).into_response() }
+    if is_api(path) {
+        JsonError(error).into_response()
+    } else {
+        HtmlError(error).into_response()
+    }
 }
 
 pub fn cookie_value<'a>(parts: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -165,8 +213,14 @@ pub fn cookie_value<'a>(parts: &'a axum::http::HeaderMap, name: &str) -> Option<
         .map(|(_, v)| v)
 }
 
-async fn resolve(state: &AppState, headers: &axum::http::HeaderMap) -> crate::Result<Option<Principal>> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+async fn resolve(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> crate::Result<Option<Principal>> {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let token = value.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
         return auth::bearer(&state.db, token).await;
     }
@@ -176,7 +230,12 @@ async fn resolve(state: &AppState, headers: &axum::http::HeaderMap) -> crate::Re
     }
 }
 
-async fn guard(access: Access, State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn guard(
+    access: Access,
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     let (mut parts, body) = req.into_parts();
     let principal = match resolve(&state, &parts.headers).await {
@@ -188,8 +247,13 @@ async fn guard(access: Access, State(state): State<AppState>, req: Request, next
         (Access::Public, p) => p,
         (_, None) => {
             if !is_api(&path) && parts.method == Method::GET {
-                let target = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-                return Redirect::to(&format!("/signin?next={}", encode_query(target))).into_response();
+                let target = parts
+                    .uri
+                    .path_and_query()
+                    .map(|pq| pq.as_str())
+                    .unwrap_or("/");
+                return Redirect::to(&format!("/signin?next={}", encode_query(target)))
+                    .into_response();
             }
             return error_response(&path, Error::Unauthenticated);
         }
@@ -220,27 +284,24 @@ async fn guard(access: Access, State(state): State<AppState>, req: Request, next
     let mut body = body;
     let changes_state = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if let Some(p) = &principal {
-        if changes_state {
-            if let Via::Session { csrf, .. } = &p.via {
-                match check_csrf(&parts, body, csrf, state.config.max_body_bytes).await {
-                    Ok(b) => body = b,
-                    Err(e) => {
-                        let route = format!("{} {path}", parts.method);
-                        let _ = audit::record(
-                            &state.db,
-                            &Event {
-                                actor: &p.username,
-                                address: &address,
-                                action: "csrf.rejected",
-                                record_type: "route",
-                                record_id: &route,
-                                outcome: "denied",
-                                detail: "",
-                            },
-                        )
-                        .await;
-                        return error_response(&path, e);
+        if changes_state && let Via::Session { csrf, .. } = &p.via {
+            match check_csrf(&parts, body, csrf, state.config.max_body_bytes).await {
+                Ok(b) => body = b,
+                Err(e) => {
+                    let route = format!("{} {path}", parts.method);
+                    let event = Event {
+                        actor: &p.username,
+                        address: &address,
+                        action: "csrf.rejected",
+                        record_type: "route",
+                        record_id: &route,
+                        outcome: "denied",
+                        detail: "",
+                    };
+                    if let Err(audit_error) = audit::record(&state.db, &event).await {
+                        return error_response(&path, audit_error);
                     }
+                    return error_response(&path, e);
                 }
             }
         }
@@ -251,9 +312,18 @@ async fn guard(access: Access, State(state): State<AppState>, req: Request, next
 
 /// Accepts the token from the `X-CSRF-Token` header (htmx and API clients) or the `_csrf` field
 /// of a form body; returns the body for the handler.
-async fn check_csrf(parts: &Parts, body: Body, expected: &str, limit: usize) -> Result<Body, Error> {
+async fn check_csrf(
+    parts: &Parts,
+    body: Body,
+    expected: &str,
+    limit: usize,
+) -> Result<Body, Error> {
     if let Some(sent) = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if auth::same_secret(sent, expected) { Ok(body) } else { Err(Error::Csrf) };
+        return if auth::same_secret(sent, expected) {
+            Ok(body)
+        } else {
+            Err(Error::Csrf)
+        };
     }
     let is_form = parts
         .headers
@@ -263,8 +333,12 @@ async fn check_csrf(parts: &Parts, body: Body, expected: &str, limit: usize) -> 
     if !is_form {
         return Err(Error::Csrf);
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| Error::TooLarge)?;
-    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Error::TooLarge)?;
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.into_owned());
     match sent {
         Some(sent) if auth::same_secret(&sent, expected) => Ok(Body::from(bytes)),
         _ => Err(Error::Csrf),

@@ -29,12 +29,36 @@ pub fn routes(routes: Routes) -> Routes {
         .get("/api/v1/me", Access::Authenticated, me)
         .get("/api/v1/facilities", Access::Authenticated, list_facilities)
         .post("/api/v1/facilities", Access::Roles(ADMIN), create_facility)
-        .get("/api/v1/facilities/{id}", Access::Authenticated, get_facility)
-        .put("/api/v1/facilities/{id}", Access::Roles(ADMIN), update_facility)
-        .get("/api/v1/departments", Access::Authenticated, list_departments)
-        .post("/api/v1/departments", Access::Roles(ADMIN), create_department)
-        .get("/api/v1/departments/{id}", Access::Authenticated, get_department)
-        .put("/api/v1/departments/{id}", Access::Roles(ADMIN), update_department)
+        .get(
+            "/api/v1/facilities/{id}",
+            Access::Authenticated,
+            get_facility,
+        )
+        .put(
+            "/api/v1/facilities/{id}",
+            Access::Roles(ADMIN),
+            update_facility,
+        )
+        .get(
+            "/api/v1/departments",
+            Access::Authenticated,
+            list_departments,
+        )
+        .post(
+            "/api/v1/departments",
+            Access::Roles(ADMIN),
+            create_department,
+        )
+        .get(
+            "/api/v1/departments/{id}",
+            Access::Authenticated,
+            get_department,
+        )
+        .put(
+            "/api/v1/departments/{id}",
+            Access::Roles(ADMIN),
+            update_department,
+        )
         .get("/api/v1/units", Access::Authenticated, list_units)
         .post("/api/v1/units", Access::Roles(ADMIN), create_unit)
         .get("/api/v1/units/{id}", Access::Authenticated, get_unit)
@@ -46,7 +70,10 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 fn actor<'a>(principal: &'a Principal, address: &'a ClientAddress) -> Actor<'a> {
-    Actor { name: &principal.username, address: &address.0 }
+    Actor {
+        name: &principal.username,
+        address: &address.0,
+    }
 }
 
 /// The error body, for the document.
@@ -69,17 +96,25 @@ async fn healthz() -> &'static str {
 /// Ready when the database answers and its schema is what this binary expects.
 async fn readyz(State(state): State<AppState>) -> Response {
     let ready = state.db.ping().await
-        && migrate::status(&state.db, &state.migrations).await.is_ok_and(|s| s.pending.is_empty());
+        && migrate::status(&state.db, &state.migrations)
+            .await
+            .is_ok_and(|s| s.pending.is_empty());
     if ready {
         (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not ready"}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not ready"})),
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let jobs = jobs::counts(&state.db).await?;
-    let text = state.metrics.render(&jobs, state.started.elapsed().as_secs_f64());
+    let text = state
+        .metrics
+        .render(&jobs, state.started.elapsed().as_secs_f64());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
@@ -100,7 +135,11 @@ pub struct Me {
 /// The signed-in user or token holder.
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(principal: Principal) -> Json<Me> {
-    Json(Me { username: principal.username, display_name: principal.display_name, roles: principal.roles })
+    Json(Me {
+        username: principal.username,
+        display_name: principal.display_name,
+        roles: principal.roles,
+    })
 }
 
 /// All facilities, by name.
@@ -112,22 +151,41 @@ async fn list_facilities(State(state): State<AppState>) -> ApiResult<Json<Vec<Fa
 /// Creates a facility (admin).
 #[utoipa::path(post, path = "/api/v1/facilities", tag = "organisation", request_body = FacilityInput,
     responses((status = 201, body = Facility), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_facility(State(state): State<AppState>, principal: Principal, address: ClientAddress, JsonBody(input): JsonBody<FacilityInput>) -> ApiResult<(StatusCode, Json<Facility>)> {
-    Ok((StatusCode::CREATED, Json(org::save_facility(&state.db, actor(&principal, &address), None, &input).await?)))
+async fn create_facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    JsonBody(input): JsonBody<FacilityInput>,
+) -> ApiResult<(StatusCode, Json<Facility>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(org::save_facility(&state.db, actor(&principal, &address), None, &input).await?),
+    ))
 }
 
 /// One facility.
 #[utoipa::path(get, path = "/api/v1/facilities/{id}", tag = "organisation", params(("id" = i64, Path)),
     responses((status = 200, body = Facility), (status = 404, body = ErrorBody)))]
-async fn get_facility(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Facility>> {
+async fn get_facility(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Facility>> {
     Ok(Json(org::facility(&state.db, id).await?))
 }
 
 /// Replaces a facility's fields (admin).
 #[utoipa::path(put, path = "/api/v1/facilities/{id}", tag = "organisation", params(("id" = i64, Path)), request_body = FacilityInput,
     responses((status = 200, body = Facility), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_facility(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(id): Path<i64>, JsonBody(input): JsonBody<FacilityInput>) -> ApiResult<Json<Facility>> {
-    Ok(Json(org::save_facility(&state.db, actor(&principal, &address), Some(id), &input).await?))
+async fn update_facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<FacilityInput>,
+) -> ApiResult<Json<Facility>> {
+    Ok(Json(
+        org::save_facility(&state.db, actor(&principal, &address), Some(id), &input).await?,
+    ))
 }
 
 /// All departments, by facility and name.
@@ -139,22 +197,41 @@ async fn list_departments(State(state): State<AppState>) -> ApiResult<Json<Vec<D
 /// Creates a department (admin).
 #[utoipa::path(post, path = "/api/v1/departments", tag = "organisation", request_body = DepartmentInput,
     responses((status = 201, body = Department), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_department(State(state): State<AppState>, principal: Principal, address: ClientAddress, JsonBody(input): JsonBody<DepartmentInput>) -> ApiResult<(StatusCode, Json<Department>)> {
-    Ok((StatusCode::CREATED, Json(org::save_department(&state.db, actor(&principal, &address), None, &input).await?)))
+async fn create_department(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    JsonBody(input): JsonBody<DepartmentInput>,
+) -> ApiResult<(StatusCode, Json<Department>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(org::save_department(&state.db, actor(&principal, &address), None, &input).await?),
+    ))
 }
 
 /// One department.
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "organisation", params(("id" = i64, Path)),
     responses((status = 200, body = Department), (status = 404, body = ErrorBody)))]
-async fn get_department(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Department>> {
+async fn get_department(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Department>> {
     Ok(Json(org::department(&state.db, id).await?))
 }
 
 /// Replaces a department's fields (admin).
 #[utoipa::path(put, path = "/api/v1/departments/{id}", tag = "organisation", params(("id" = i64, Path)), request_body = DepartmentInput,
     responses((status = 200, body = Department), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_department(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(id): Path<i64>, JsonBody(input): JsonBody<DepartmentInput>) -> ApiResult<Json<Department>> {
-    Ok(Json(org::save_department(&state.db, actor(&principal, &address), Some(id), &input).await?))
+async fn update_department(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<DepartmentInput>,
+) -> ApiResult<Json<Department>> {
+    Ok(Json(
+        org::save_department(&state.db, actor(&principal, &address), Some(id), &input).await?,
+    ))
 }
 
 /// All units, by facility and name.
@@ -166,8 +243,16 @@ async fn list_units(State(state): State<AppState>) -> ApiResult<Json<Vec<Unit>>>
 /// Creates a unit (admin).
 #[utoipa::path(post, path = "/api/v1/units", tag = "organisation", request_body = UnitInput,
     responses((status = 201, body = Unit), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_unit(State(state): State<AppState>, principal: Principal, address: ClientAddress, JsonBody(input): JsonBody<UnitInput>) -> ApiResult<(StatusCode, Json<Unit>)> {
-    Ok((StatusCode::CREATED, Json(org::save_unit(&state.db, actor(&principal, &address), None, &input).await?)))
+async fn create_unit(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    JsonBody(input): JsonBody<UnitInput>,
+) -> ApiResult<(StatusCode, Json<Unit>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(org::save_unit(&state.db, actor(&principal, &address), None, &input).await?),
+    ))
 }
 
 /// One unit.
@@ -180,8 +265,16 @@ async fn get_unit(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResu
 /// Replaces a unit's fields (admin).
 #[utoipa::path(put, path = "/api/v1/units/{id}", tag = "organisation", params(("id" = i64, Path)), request_body = UnitInput,
     responses((status = 200, body = Unit), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_unit(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(id): Path<i64>, JsonBody(input): JsonBody<UnitInput>) -> ApiResult<Json<Unit>> {
-    Ok(Json(org::save_unit(&state.db, actor(&principal, &address), Some(id), &input).await?))
+async fn update_unit(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<UnitInput>,
+) -> ApiResult<Json<Unit>> {
+    Ok(Json(
+        org::save_unit(&state.db, actor(&principal, &address), Some(id), &input).await?,
+    ))
 }
 
 /// All accounts (admin).
@@ -203,15 +296,35 @@ pub struct NewUser {
 /// Creates an account (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "administration", request_body = NewUser,
     responses((status = 201, body = User), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_user(State(state): State<AppState>, principal: Principal, address: ClientAddress, JsonBody(input): JsonBody<NewUser>) -> ApiResult<(StatusCode, Json<User>)> {
-    let user = users::create(&state.db, actor(&principal, &address), input.username.trim(), &input.display_name, &input.password, &input.roles).await?;
+async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    JsonBody(input): JsonBody<NewUser>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let user = users::create(
+        &state.db,
+        actor(&principal, &address),
+        input.username.trim(),
+        &input.display_name,
+        &input.password,
+        &input.roles,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 /// Audit entries, newest first, 100 at a time (auditor, compliance). The search is itself audited.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(audit::Search), responses((status = 200, body = [audit::Entry])))]
-async fn search_audit(State(state): State<AppState>, principal: Principal, address: ClientAddress, Query(filter): Query<audit::Search>) -> ApiResult<Json<Vec<audit::Entry>>> {
-    Ok(Json(super::pages::audited_search(&state, &principal, &address.0, &filter).await?))
+async fn search_audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Query(filter): Query<audit::Search>,
+) -> ApiResult<Json<Vec<audit::Entry>>> {
+    Ok(Json(
+        super::pages::audited_search(&state, &principal, &address.0, &filter).await?,
+    ))
 }
 
 /// Recent jobs, failed first (admin).
@@ -225,12 +338,15 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(utoipa::openapi::security::ApiKeyValue::new(
-                super::access::SESSION_COOKIE,
-            ))),
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::new(super::access::SESSION_COOKIE),
+            )),
         );
         openapi.security = Some(vec![
             utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),

@@ -20,13 +20,41 @@ pub const AUDIT_READERS: &[Role] = &[Role::Auditor, Role::Compliance];
 
 pub fn platform_nav() -> Vec<NavItem> {
     vec![
-        NavItem { label: "Dashboard", href: "/", roles: &[] },
-        NavItem { label: "Facilities", href: "/facilities", roles: &[] },
-        NavItem { label: "Departments", href: "/departments", roles: &[] },
-        NavItem { label: "Units", href: "/units", roles: &[] },
-        NavItem { label: "Users", href: "/admin/users", roles: ADMIN },
-        NavItem { label: "Jobs", href: "/admin/jobs", roles: ADMIN },
-        NavItem { label: "Audit log", href: "/audit", roles: AUDIT_READERS },
+        NavItem {
+            label: "Dashboard",
+            href: "/",
+            roles: &[],
+        },
+        NavItem {
+            label: "Facilities",
+            href: "/facilities",
+            roles: &[],
+        },
+        NavItem {
+            label: "Departments",
+            href: "/departments",
+            roles: &[],
+        },
+        NavItem {
+            label: "Units",
+            href: "/units",
+            roles: &[],
+        },
+        NavItem {
+            label: "Users",
+            href: "/admin/users",
+            roles: ADMIN,
+        },
+        NavItem {
+            label: "Jobs",
+            href: "/admin/jobs",
+            roles: ADMIN,
+        },
+        NavItem {
+            label: "Audit log",
+            href: "/audit",
+            roles: AUDIT_READERS,
+        },
     ]
 }
 
@@ -53,11 +81,19 @@ impl Layout {
             .nav
             .iter()
             .filter(|item| item.roles.is_empty() || principal.has_any(item.roles))
-            .map(|item| NavLink { label: item.label, href: item.href, current: item.href == current })
+            .map(|item| NavLink {
+                label: item.label,
+                href: item.href,
+                current: item.href == current,
+            })
             .collect();
         Layout {
             title: title.to_string(),
-            user: Some(if principal.display_name.is_empty() { principal.username.clone() } else { principal.display_name.clone() }),
+            user: Some(if principal.display_name.is_empty() {
+                principal.username.clone()
+            } else {
+                principal.display_name.clone()
+            }),
             roles: Role::join(&principal.roles).replace(',', ", "),
             csrf: principal.csrf().to_string(),
             nav,
@@ -67,7 +103,14 @@ impl Layout {
 
     /// The layout of a page shown without a session (sign-in, errors).
     pub fn bare(title: &str) -> Layout {
-        Layout { title: title.to_string(), user: None, roles: String::new(), csrf: String::new(), nav: Vec::new(), notice: None }
+        Layout {
+            title: title.to_string(),
+            user: None,
+            roles: String::new(),
+            csrf: String::new(),
+            nav: Vec::new(),
+            notice: None,
+        }
     }
 
     pub fn with_notice(mut self, notice: Option<&str>) -> Layout {
@@ -98,6 +141,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
 pub fn render(template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => Html(html).into_response(),
-        Err(e) => super::HtmlError(crate::Error::Internal(format!("template: {e}"))).into_response(),
+        Err(e) => {
+            super::HtmlError(crate::Error::Internal(format!("template: {e}"))).into_response()
+        }
     }
 }

@@ -73,12 +73,19 @@ pub fn app(routes: Routes) -> Router {
     routes
         .into_router()
         .fallback(respond::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
             // The path only: query strings may carry search terms.
             tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
         }))
@@ -100,14 +107,19 @@ async fn security_headers(req: Request, next: Next) -> Response {
         ),
         (header::CACHE_CONTROL, "no-store"),
     ] {
-        headers.entry(name).or_insert(HeaderValue::from_static(value));
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     }
     response
 }
 
 /// Opens the configured database, applies migrations and, on an empty database, creates the
 /// first `admin` account; returns the database and that account's password (to be shown once).
-pub async fn prepare(config: &Config, migrations: &[&'static [crate::migrate::Migration]]) -> Result<(Db, Option<String>)> {
+pub async fn prepare(
+    config: &Config,
+    migrations: &[&'static [crate::migrate::Migration]],
+) -> Result<(Db, Option<String>)> {
     let db = Db::connect(&config.database()?).await?;
     let applied = crate::migrate::run(&db, migrations).await?;
     if applied > 0 {
@@ -123,9 +135,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 

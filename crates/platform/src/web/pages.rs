@@ -3,7 +3,9 @@
 //! successful change redirects (303) to a page that shows it; a rejected one shows the form again
 //! with what the user typed and what was wrong.
 
-use super::access::{Access, ClientAddress, MaybePrincipal, Principal, Routes, SESSION_COOKIE, cookie_value};
+use super::access::{
+    Access, ClientAddress, MaybePrincipal, Principal, Routes, SESSION_COOKIE, cookie_value,
+};
 use super::forms::FormBody;
 use super::layout::{ADMIN, AUDIT_READERS, Layout, render};
 use super::{AppState, HtmlError};
@@ -46,17 +48,36 @@ pub fn routes(routes: Routes) -> Routes {
         .get("/admin/users", Access::Roles(ADMIN), users_page)
         .post("/admin/users", Access::Roles(ADMIN), create_user)
         .get("/admin/users/{username}", Access::Roles(ADMIN), user_page)
-        .post("/admin/users/{username}/roles", Access::Roles(ADMIN), set_user_roles)
-        .post("/admin/users/{username}/password", Access::Roles(ADMIN), reset_user_password)
-        .post("/admin/users/{username}/disable", Access::Roles(ADMIN), disable_user)
-        .post("/admin/users/{username}/enable", Access::Roles(ADMIN), enable_user)
+        .post(
+            "/admin/users/{username}/roles",
+            Access::Roles(ADMIN),
+            set_user_roles,
+        )
+        .post(
+            "/admin/users/{username}/password",
+            Access::Roles(ADMIN),
+            reset_user_password,
+        )
+        .post(
+            "/admin/users/{username}/disable",
+            Access::Roles(ADMIN),
+            disable_user,
+        )
+        .post(
+            "/admin/users/{username}/enable",
+            Access::Roles(ADMIN),
+            enable_user,
+        )
         .get("/admin/jobs", Access::Roles(ADMIN), jobs_page)
         .post("/admin/jobs/{id}/retry", Access::Roles(ADMIN), retry_job)
         .get("/audit", Access::Roles(AUDIT_READERS), audit_page)
 }
 
 fn actor<'a>(principal: &'a Principal, address: &'a ClientAddress) -> Actor<'a> {
-    Actor { name: &principal.username, address: &address.0 }
+    Actor {
+        name: &principal.username,
+        address: &address.0,
+    }
 }
 
 fn see_other(location: &str) -> Response {
@@ -71,7 +92,9 @@ pub struct Notice {
 /// Only paths on this site may be a post-sign-in destination.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -100,14 +123,35 @@ struct SigninQuery {
 
 /// The sign-in form carries a token that must equal a cookie set with it (double submit), so a
 /// form on another site cannot sign a browser in.
-fn signin_form(state: &AppState, status: StatusCode, username: &str, next: &str, error: Option<String>) -> Response {
+fn signin_form(
+    state: &AppState,
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    error: Option<String>,
+) -> Response {
     let form_token = auth::random_token();
-    let page = SigninPage { layout: Layout::bare("Sign in"), username: username.to_string(), next: next.to_string(), form_token: form_token.clone(), error };
-    let set = cookie(SIGNIN_COOKIE, &form_token, 3600, state.config.secure_cookies());
+    let page = SigninPage {
+        layout: Layout::bare("Sign in"),
+        username: username.to_string(),
+        next: next.to_string(),
+        form_token: form_token.clone(),
+        error,
+    };
+    let set = cookie(
+        SIGNIN_COOKIE,
+        &form_token,
+        3600,
+        state.config.secure_cookies(),
+    );
     (status, [(header::SET_COOKIE, set)], render(&page)).into_response()
 }
 
-async fn signin_page(State(state): State<AppState>, MaybePrincipal(who): MaybePrincipal, Query(q): Query<SigninQuery>) -> Response {
+async fn signin_page(
+    State(state): State<AppState>,
+    MaybePrincipal(who): MaybePrincipal,
+    Query(q): Query<SigninQuery>,
+) -> Response {
     let next = safe_next(q.next.as_deref());
     if who.is_some() {
         return see_other(&next);
@@ -125,31 +169,63 @@ struct SigninForm {
     form_token: String,
 }
 
-async fn signin(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, FormBody(form): FormBody<SigninForm>) -> Response {
+async fn signin(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SigninForm>,
+) -> Response {
     let next = safe_next(Some(&form.next));
     let cookie_token = cookie_value(&headers, SIGNIN_COOKIE).unwrap_or("");
     if cookie_token.is_empty() || !auth::same_secret(cookie_token, &form.form_token) {
-        return signin_form(&state, StatusCode::FORBIDDEN, &form.username, &next, Some(Error::Csrf.to_string()));
+        return signin_form(
+            &state,
+            StatusCode::FORBIDDEN,
+            &form.username,
+            &next,
+            Some(Error::Csrf.to_string()),
+        );
     }
-    match auth::sign_in(&state.db, &state.config, &form.username, &form.password, &address.0).await {
+    match auth::sign_in(
+        &state.db,
+        &state.config,
+        &form.username,
+        &form.password,
+        &address.0,
+    )
+    .await
+    {
         Ok(session) => {
             let max_age = state.config.session_max_hours * 3600;
             let secure = state.config.secure_cookies();
             let mut response = see_other(&next);
             let headers = response.headers_mut();
-            for value in [cookie(SESSION_COOKIE, &session.token, max_age, secure), cookie(SIGNIN_COOKIE, "", 0, secure)] {
+            for value in [
+                cookie(SESSION_COOKIE, &session.token, max_age, secure),
+                cookie(SIGNIN_COOKIE, "", 0, secure),
+            ] {
                 if let Ok(v) = value.parse() {
                     headers.append(header::SET_COOKIE, v);
                 }
             }
             response
         }
-        Err(e @ (Error::BadCredentials | Error::Locked { .. })) => signin_form(&state, e.status(), &form.username, &next, Some(e.to_string())),
+        Err(e @ (Error::BadCredentials | Error::Locked { .. })) => signin_form(
+            &state,
+            e.status(),
+            &form.username,
+            &next,
+            Some(e.to_string()),
+        ),
         Err(e) => HtmlError(e).into_response(),
     }
 }
 
-async fn signout(State(state): State<AppState>, principal: Principal, address: ClientAddress) -> PageResult {
+async fn signout(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+) -> PageResult {
     auth::sign_out(&state.db, &principal, &address.0).await?;
     let mut response = see_other("/signin");
     if let Ok(v) = cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies()).parse() {
@@ -177,7 +253,12 @@ async fn dashboard(State(state): State<AppState>, principal: Principal) -> PageR
     let db = &state.db;
     let today = crate::time::now().format("%Y-%m-%d").to_string();
     let job_counts = jobs::counts(db).await?;
-    let jobs_in = |status: &str| job_counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+    let jobs_in = |status: &str| {
+        job_counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
     let page = DashboardPage {
         org: org::summary(db).await?,
         users: users::count(db).await?,
@@ -200,9 +281,17 @@ struct PasswordPage {
     error: Option<String>,
 }
 
-async fn password_page(State(state): State<AppState>, principal: Principal, Query(q): Query<Notice>) -> PageResult {
-    let layout = Layout::new(&state, &principal, "Change password", "").with_notice(q.notice.as_deref());
-    Ok(render(&PasswordPage { layout, error: None }))
+async fn password_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    let layout =
+        Layout::new(&state, &principal, "Change password", "").with_notice(q.notice.as_deref());
+    Ok(render(&PasswordPage {
+        layout,
+        error: None,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -227,7 +316,13 @@ async fn change_password(
         if form.new != form.confirm {
             return Err(Error::invalid("confirm", "does not match the new password"));
         }
-        users::set_password(&state.db, actor(&principal, &address), &principal.username, &form.new).await
+        users::set_password(
+            &state.db,
+            actor(&principal, &address),
+            &principal.username,
+            &form.new,
+        )
+        .await
     }
     .await;
     match result {
@@ -235,7 +330,14 @@ async fn change_password(
         Ok(_) => Ok(see_other("/signin")),
         Err(e @ Error::Invalid { .. }) => {
             let layout = Layout::new(&state, &principal, "Change password", "");
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&PasswordPage { layout, error: Some(e.to_string()) })).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&PasswordPage {
+                    layout,
+                    error: Some(e.to_string()),
+                }),
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -260,8 +362,19 @@ struct FacilitiesPage {
     can_edit: bool,
 }
 
-async fn facilities_page(state: &AppState, principal: &Principal, editing: Option<i64>, form: FacilityInput, error: Option<String>, notice: Option<&str>) -> PageResult {
-    let title = if editing.is_some() { "Edit facility" } else { "Facilities" };
+async fn facilities_page(
+    state: &AppState,
+    principal: &Principal,
+    editing: Option<i64>,
+    form: FacilityInput,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> PageResult {
+    let title = if editing.is_some() {
+        "Edit facility"
+    } else {
+        "Facilities"
+    };
     Ok(render(&FacilitiesPage {
         layout: Layout::new(state, principal, title, "/facilities").with_notice(notice),
         facilities: org::facilities(&state.db).await?,
@@ -272,27 +385,63 @@ async fn facilities_page(state: &AppState, principal: &Principal, editing: Optio
     }))
 }
 
-async fn facilities(State(state): State<AppState>, principal: Principal, Query(q): Query<Notice>) -> PageResult {
-    facilities_page(&state, &principal, None, FacilityInput::default(), None, q.notice.as_deref()).await
+async fn facilities(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    facilities_page(
+        &state,
+        &principal,
+        None,
+        FacilityInput::default(),
+        None,
+        q.notice.as_deref(),
+    )
+    .await
 }
 
-async fn facility(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> PageResult {
+async fn facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> PageResult {
     let f = org::facility(&state.db, id).await?;
-    let form = FacilityInput { name: f.name, ccn: f.ccn, city: f.city, state: f.state };
+    let form = FacilityInput {
+        name: f.name,
+        ccn: f.ccn,
+        city: f.city,
+        state: f.state,
+    };
     facilities_page(&state, &principal, Some(id), form, None, None).await
 }
 
-async fn save_facility(state: AppState, principal: Principal, address: ClientAddress, id: Option<i64>, form: FacilityInput) -> PageResult {
+async fn save_facility(
+    state: AppState,
+    principal: Principal,
+    address: ClientAddress,
+    id: Option<i64>,
+    form: FacilityInput,
+) -> PageResult {
     match org::save_facility(&state.db, actor(&principal, &address), id, &form).await {
-        Ok(_) => Ok(see_other(if id.is_some() { "/facilities?notice=saved" } else { "/facilities?notice=created" })),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
-            Ok(rejected(facilities_page(&state, &principal, id, form, Some(e.to_string()), None).await?))
-        }
+        Ok(_) => Ok(see_other(if id.is_some() {
+            "/facilities?notice=saved"
+        } else {
+            "/facilities?notice=created"
+        })),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => Ok(rejected(
+            facilities_page(&state, &principal, id, form, Some(e.to_string()), None).await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn create_facility(State(state): State<AppState>, principal: Principal, address: ClientAddress, FormBody(form): FormBody<FacilityInput>) -> PageResult {
+async fn create_facility(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    FormBody(form): FormBody<FacilityInput>,
+) -> PageResult {
     save_facility(state, principal, address, None, form).await
 }
 
@@ -319,12 +468,19 @@ struct DepartmentForm {
 }
 
 fn parse_id(field: &str, value: &str) -> Result<i64, Error> {
-    value.trim().parse().map_err(|_| Error::invalid(field, "choose one"))
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid(field, "choose one"))
 }
 
 impl DepartmentForm {
     fn input(&self) -> Result<DepartmentInput, Error> {
-        Ok(DepartmentInput { facility_id: parse_id("facility_id", &self.facility_id)?, name: self.name.clone(), service_line: self.service_line.clone() })
+        Ok(DepartmentInput {
+            facility_id: parse_id("facility_id", &self.facility_id)?,
+            name: self.name.clone(),
+            service_line: self.service_line.clone(),
+        })
     }
 }
 
@@ -340,8 +496,19 @@ struct DepartmentsPage {
     can_edit: bool,
 }
 
-async fn departments_page(state: &AppState, principal: &Principal, editing: Option<i64>, form: DepartmentForm, error: Option<String>, notice: Option<&str>) -> PageResult {
-    let title = if editing.is_some() { "Edit department" } else { "Departments" };
+async fn departments_page(
+    state: &AppState,
+    principal: &Principal,
+    editing: Option<i64>,
+    form: DepartmentForm,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> PageResult {
+    let title = if editing.is_some() {
+        "Edit department"
+    } else {
+        "Departments"
+    };
     Ok(render(&DepartmentsPage {
         layout: Layout::new(state, principal, title, "/departments").with_notice(notice),
         departments: org::departments(&state.db).await?,
@@ -353,31 +520,66 @@ async fn departments_page(state: &AppState, principal: &Principal, editing: Opti
     }))
 }
 
-async fn departments(State(state): State<AppState>, principal: Principal, Query(q): Query<Notice>) -> PageResult {
-    departments_page(&state, &principal, None, DepartmentForm::default(), None, q.notice.as_deref()).await
+async fn departments(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    departments_page(
+        &state,
+        &principal,
+        None,
+        DepartmentForm::default(),
+        None,
+        q.notice.as_deref(),
+    )
+    .await
 }
 
-async fn department(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> PageResult {
+async fn department(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> PageResult {
     let d = org::department(&state.db, id).await?;
-    let form = DepartmentForm { facility_id: d.facility_id.to_string(), name: d.name, service_line: d.service_line };
+    let form = DepartmentForm {
+        facility_id: d.facility_id.to_string(),
+        name: d.name,
+        service_line: d.service_line,
+    };
     departments_page(&state, &principal, Some(id), form, None, None).await
 }
 
-async fn save_department(state: AppState, principal: Principal, address: ClientAddress, id: Option<i64>, form: DepartmentForm) -> PageResult {
+async fn save_department(
+    state: AppState,
+    principal: Principal,
+    address: ClientAddress,
+    id: Option<i64>,
+    form: DepartmentForm,
+) -> PageResult {
     let saved = match form.input() {
         Ok(input) => org::save_department(&state.db, actor(&principal, &address), id, &input).await,
         Err(e) => Err(e),
     };
     match saved {
-        Ok(_) => Ok(see_other(if id.is_some() { "/departments?notice=saved" } else { "/departments?notice=created" })),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
-            Ok(rejected(departments_page(&state, &principal, id, form, Some(e.to_string()), None).await?))
-        }
+        Ok(_) => Ok(see_other(if id.is_some() {
+            "/departments?notice=saved"
+        } else {
+            "/departments?notice=created"
+        })),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => Ok(rejected(
+            departments_page(&state, &principal, id, form, Some(e.to_string()), None).await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn create_department(State(state): State<AppState>, principal: Principal, address: ClientAddress, FormBody(form): FormBody<DepartmentForm>) -> PageResult {
+async fn create_department(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    FormBody(form): FormBody<DepartmentForm>,
+) -> PageResult {
     save_department(state, principal, address, None, form).await
 }
 
@@ -411,8 +613,19 @@ impl UnitForm {
             "" => None,
             d => Some(parse_id("department_id", d)?),
         };
-        let beds = self.beds.trim().parse().map_err(|_| Error::invalid("beds", format!("'{}' is not a whole number", self.beds.trim())))?;
-        Ok(UnitInput { facility_id: parse_id("facility_id", &self.facility_id)?, department_id, name: self.name.clone(), kind: self.kind.clone(), beds })
+        let beds = self.beds.trim().parse().map_err(|_| {
+            Error::invalid(
+                "beds",
+                format!("'{}' is not a whole number", self.beds.trim()),
+            )
+        })?;
+        Ok(UnitInput {
+            facility_id: parse_id("facility_id", &self.facility_id)?,
+            department_id,
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            beds,
+        })
     }
 }
 
@@ -430,8 +643,19 @@ struct UnitsPage {
     can_edit: bool,
 }
 
-async fn units_page(state: &AppState, principal: &Principal, editing: Option<i64>, form: UnitForm, error: Option<String>, notice: Option<&str>) -> PageResult {
-    let title = if editing.is_some() { "Edit unit" } else { "Units" };
+async fn units_page(
+    state: &AppState,
+    principal: &Principal,
+    editing: Option<i64>,
+    form: UnitForm,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> PageResult {
+    let title = if editing.is_some() {
+        "Edit unit"
+    } else {
+        "Units"
+    };
     Ok(render(&UnitsPage {
         layout: Layout::new(state, principal, title, "/units").with_notice(notice),
         units: org::units(&state.db).await?,
@@ -445,11 +669,27 @@ async fn units_page(state: &AppState, principal: &Principal, editing: Option<i64
     }))
 }
 
-async fn units(State(state): State<AppState>, principal: Principal, Query(q): Query<Notice>) -> PageResult {
-    units_page(&state, &principal, None, UnitForm::default(), None, q.notice.as_deref()).await
+async fn units(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    units_page(
+        &state,
+        &principal,
+        None,
+        UnitForm::default(),
+        None,
+        q.notice.as_deref(),
+    )
+    .await
 }
 
-async fn unit(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> PageResult {
+async fn unit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> PageResult {
     let u = org::unit(&state.db, id).await?;
     let form = UnitForm {
         facility_id: u.facility_id.to_string(),
@@ -461,23 +701,46 @@ async fn unit(State(state): State<AppState>, principal: Principal, Path(id): Pat
     units_page(&state, &principal, Some(id), form, None, None).await
 }
 
-async fn save_unit(state: AppState, principal: Principal, address: ClientAddress, id: Option<i64>, form: UnitForm) -> PageResult {
+async fn save_unit(
+    state: AppState,
+    principal: Principal,
+    address: ClientAddress,
+    id: Option<i64>,
+    form: UnitForm,
+) -> PageResult {
     let saved = match form.input() {
         Ok(input) => org::save_unit(&state.db, actor(&principal, &address), id, &input).await,
         Err(e) => Err(e),
     };
     match saved {
-        Ok(_) => Ok(see_other(if id.is_some() { "/units?notice=saved" } else { "/units?notice=created" })),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => Ok(rejected(units_page(&state, &principal, id, form, Some(e.to_string()), None).await?)),
+        Ok(_) => Ok(see_other(if id.is_some() {
+            "/units?notice=saved"
+        } else {
+            "/units?notice=created"
+        })),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => Ok(rejected(
+            units_page(&state, &principal, id, form, Some(e.to_string()), None).await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn create_unit(State(state): State<AppState>, principal: Principal, address: ClientAddress, FormBody(form): FormBody<UnitForm>) -> PageResult {
+async fn create_unit(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    FormBody(form): FormBody<UnitForm>,
+) -> PageResult {
     save_unit(state, principal, address, None, form).await
 }
 
-async fn update_unit(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(id): Path<i64>, FormBody(form): FormBody<UnitForm>) -> PageResult {
+async fn update_unit(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(id): Path<i64>,
+    FormBody(form): FormBody<UnitForm>,
+) -> PageResult {
     save_unit(state, principal, address, Some(id), form).await
 }
 
@@ -490,17 +753,31 @@ pub struct RoleChoice {
 }
 
 fn role_choices(held: &[Role]) -> Vec<RoleChoice> {
-    Role::ALL.iter().map(|r| RoleChoice { name: r.as_str(), description: r.description(), checked: held.contains(r) }).collect()
+    Role::ALL
+        .iter()
+        .map(|r| RoleChoice {
+            name: r.as_str(),
+            description: r.description(),
+            checked: held.contains(r),
+        })
+        .collect()
 }
 
 /// Role checkboxes arrive as repeated `role` fields, which `serde_urlencoded` cannot put in a
 /// `Vec`; they are read from the raw pairs.
 fn roles_from_pairs(pairs: &[(String, String)]) -> Result<Vec<Role>, Error> {
-    pairs.iter().filter(|(k, _)| k == "role").map(|(_, v)| Role::parse(v)).collect()
+    pairs
+        .iter()
+        .filter(|(k, _)| k == "role")
+        .map(|(_, v)| Role::parse(v))
+        .collect()
 }
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 #[derive(Template)]
@@ -516,7 +793,13 @@ struct UsersPage {
     created: Option<(String, String)>,
 }
 
-async fn users_page_with(state: &AppState, principal: &Principal, form: (&str, &str, &[Role]), error: Option<String>, created: Option<(String, String)>) -> PageResult {
+async fn users_page_with(
+    state: &AppState,
+    principal: &Principal,
+    form: (&str, &str, &[Role]),
+    error: Option<String>,
+    created: Option<(String, String)>,
+) -> PageResult {
     Ok(render(&UsersPage {
         layout: Layout::new(state, principal, "Users", "/admin/users"),
         users: users::list(&state.db).await?,
@@ -532,14 +815,33 @@ async fn users_page(State(state): State<AppState>, principal: Principal) -> Page
     users_page_with(&state, &principal, ("", "", &[]), None, None).await
 }
 
-async fn create_user(State(state): State<AppState>, principal: Principal, address: ClientAddress, FormBody(pairs): FormBody<Vec<(String, String)>>) -> PageResult {
+async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> PageResult {
     let username = field(&pairs, "username").trim().to_string();
     let display_name = field(&pairs, "display_name").to_string();
     let given = field(&pairs, "password");
-    let password = if given.is_empty() { users::random_password() } else { given.to_string() };
+    let password = if given.is_empty() {
+        users::random_password()
+    } else {
+        given.to_string()
+    };
     let roles = roles_from_pairs(&pairs);
     let result = match &roles {
-        Ok(roles) => users::create(&state.db, actor(&principal, &address), &username, &display_name, &password, roles).await,
+        Ok(roles) => {
+            users::create(
+                &state.db,
+                actor(&principal, &address),
+                &username,
+                &display_name,
+                &password,
+                roles,
+            )
+            .await
+        }
         Err(e) => Err(Error::invalid("role", e.to_string())),
     };
     match result {
@@ -549,7 +851,16 @@ async fn create_user(State(state): State<AppState>, principal: Principal, addres
         }
         Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
             let roles = roles.unwrap_or_default();
-            Ok(rejected(users_page_with(&state, &principal, (&username, &display_name, &roles), Some(e.to_string()), None).await?))
+            Ok(rejected(
+                users_page_with(
+                    &state,
+                    &principal,
+                    (&username, &display_name, &roles),
+                    Some(e.to_string()),
+                    None,
+                )
+                .await?,
+            ))
         }
         Err(e) => Err(e.into()),
     }
@@ -565,7 +876,14 @@ struct UserPage {
     new_password: Option<String>,
 }
 
-async fn user_page_with(state: &AppState, principal: &Principal, username: &str, error: Option<String>, new_password: Option<String>, notice: Option<&str>) -> PageResult {
+async fn user_page_with(
+    state: &AppState,
+    principal: &Principal,
+    username: &str,
+    error: Option<String>,
+    new_password: Option<String>,
+    notice: Option<&str>,
+) -> PageResult {
     let user = users::find(&state.db, username).await?;
     let title = format!("User {}", user.username);
     Ok(render(&UserPage {
@@ -577,8 +895,21 @@ async fn user_page_with(state: &AppState, principal: &Principal, username: &str,
     }))
 }
 
-async fn user_page(State(state): State<AppState>, principal: Principal, Path(username): Path<String>, Query(q): Query<Notice>) -> PageResult {
-    user_page_with(&state, &principal, &username, None, None, q.notice.as_deref()).await
+async fn user_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+    Query(q): Query<Notice>,
+) -> PageResult {
+    user_page_with(
+        &state,
+        &principal,
+        &username,
+        None,
+        None,
+        q.notice.as_deref(),
+    )
+    .await
 }
 
 async fn set_user_roles(
@@ -589,33 +920,79 @@ async fn set_user_roles(
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> PageResult {
     let result = match roles_from_pairs(&pairs) {
-        Ok(roles) => users::set_roles(&state.db, actor(&principal, &address), &username, &roles).await,
+        Ok(roles) => {
+            users::set_roles(&state.db, actor(&principal, &address), &username, &roles).await
+        }
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Ok(see_other(&format!("/admin/users/{}?notice=saved", super::access::encode_query(&username)))),
-        Err(e @ Error::Invalid { .. }) => Ok(rejected(user_page_with(&state, &principal, &username, Some(e.to_string()), None, None).await?)),
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/users/{}?notice=saved",
+            super::access::encode_query(&username)
+        ))),
+        Err(e @ Error::Invalid { .. }) => Ok(rejected(
+            user_page_with(
+                &state,
+                &principal,
+                &username,
+                Some(e.to_string()),
+                None,
+                None,
+            )
+            .await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn reset_user_password(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(username): Path<String>) -> PageResult {
+async fn reset_user_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(username): Path<String>,
+) -> PageResult {
     let password = users::random_password();
     users::set_password(&state.db, actor(&principal, &address), &username, &password).await?;
     user_page_with(&state, &principal, &username, None, Some(password), None).await
 }
 
-async fn disable_user(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(username): Path<String>) -> PageResult {
+async fn disable_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(username): Path<String>,
+) -> PageResult {
     if username == principal.username {
-        return Ok(rejected(user_page_with(&state, &principal, &username, Some("you cannot disable your own account".into()), None, None).await?));
+        return Ok(rejected(
+            user_page_with(
+                &state,
+                &principal,
+                &username,
+                Some("you cannot disable your own account".into()),
+                None,
+                None,
+            )
+            .await?,
+        ));
     }
     users::set_disabled(&state.db, actor(&principal, &address), &username, true).await?;
-    Ok(see_other(&format!("/admin/users/{}?notice=disabled", super::access::encode_query(&username))))
+    Ok(see_other(&format!(
+        "/admin/users/{}?notice=disabled",
+        super::access::encode_query(&username)
+    )))
 }
 
-async fn enable_user(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(username): Path<String>) -> PageResult {
+async fn enable_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(username): Path<String>,
+) -> PageResult {
     users::set_disabled(&state.db, actor(&principal, &address), &username, false).await?;
-    Ok(see_other(&format!("/admin/users/{}?notice=enabled", super::access::encode_query(&username))))
+    Ok(see_other(&format!(
+        "/admin/users/{}?notice=enabled",
+        super::access::encode_query(&username)
+    )))
 }
 
 // ---- Jobs ----------------------------------------------------------------------------------
@@ -628,15 +1005,25 @@ struct JobsPage {
     schedules: Vec<jobs::ScheduleInfo>,
 }
 
-async fn jobs_page(State(state): State<AppState>, principal: Principal, Query(q): Query<Notice>) -> PageResult {
+async fn jobs_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<Notice>,
+) -> PageResult {
     Ok(render(&JobsPage {
-        layout: Layout::new(&state, &principal, "Jobs", "/admin/jobs").with_notice(q.notice.as_deref()),
+        layout: Layout::new(&state, &principal, "Jobs", "/admin/jobs")
+            .with_notice(q.notice.as_deref()),
         jobs: jobs::recent(&state.db, 200).await?,
         schedules: jobs::schedules(&state.db).await?,
     }))
 }
 
-async fn retry_job(State(state): State<AppState>, principal: Principal, address: ClientAddress, Path(id): Path<i64>) -> PageResult {
+async fn retry_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    Path(id): Path<i64>,
+) -> PageResult {
     jobs::retry(&state.db, actor(&principal, &address), id).await?;
     Ok(see_other("/admin/jobs?notice=retried"))
 }
@@ -665,7 +1052,12 @@ struct AuditResults {
 }
 
 /// Searching the audit log is itself audited: it is a read of who saw what.
-pub async fn audited_search(state: &AppState, principal: &Principal, address: &str, filter: &audit::Search) -> crate::Result<Vec<audit::Entry>> {
+pub async fn audited_search(
+    state: &AppState,
+    principal: &Principal,
+    address: &str,
+    filter: &audit::Search,
+) -> crate::Result<Vec<audit::Entry>> {
     let entries = audit::search(&state.db, filter, AUDIT_PAGE).await?;
     let detail = format!(
         "actor={} action={} record={}/{} from={} to={}",
@@ -678,13 +1070,27 @@ pub async fn audited_search(state: &AppState, principal: &Principal, address: &s
     );
     audit::record(
         &state.db,
-        &Event { actor: &principal.username, address, action: "audit.search", record_type: "audit_log", record_id: "", outcome: "success", detail: &detail },
+        &Event {
+            actor: &principal.username,
+            address,
+            action: "audit.search",
+            record_type: "audit_log",
+            record_id: "",
+            outcome: "success",
+            detail: &detail,
+        },
     )
     .await?;
     Ok(entries)
 }
 
-async fn audit_page(State(state): State<AppState>, principal: Principal, address: ClientAddress, headers: HeaderMap, Query(filter): Query<audit::Search>) -> PageResult {
+async fn audit_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    headers: HeaderMap,
+    Query(filter): Query<audit::Search>,
+) -> PageResult {
     let (entries, error) = match audited_search(&state, &principal, &address.0, &filter).await {
         Ok(entries) => (entries, None),
         Err(e @ Error::Invalid { .. }) => (Vec::new(), Some(e.to_string())),
@@ -693,18 +1099,31 @@ async fn audit_page(State(state): State<AppState>, principal: Principal, address
     let older = (entries.len() as i64 == AUDIT_PAGE).then(|| {
         let last = entries.last().map_or(0, |e| e.seq);
         let mut query: Vec<(&str, &str)> = Vec::new();
-        for (k, v) in [("actor", &filter.actor), ("action", &filter.action), ("record_type", &filter.record_type), ("record_id", &filter.record_id), ("from", &filter.from), ("to", &filter.to)] {
+        for (k, v) in [
+            ("actor", &filter.actor),
+            ("action", &filter.action),
+            ("record_type", &filter.record_type),
+            ("record_id", &filter.record_id),
+            ("from", &filter.from),
+            ("to", &filter.to),
+        ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 query.push((k, v));
             }
         }
         let before = last.to_string();
         query.push(("before", &before));
-        let encoded: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+        let encoded: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
         format!("/audit?{encoded}")
     });
     if headers.contains_key("hx-request") {
-        return Ok(render(&AuditResults { entries, error, older }));
+        return Ok(render(&AuditResults {
+            entries,
+            error,
+            older,
+        }));
     }
     Ok(render(&AuditPage {
         layout: Layout::new(&state, &principal, "Audit log", "/audit"),
@@ -721,7 +1140,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next(Some("/units?notice=saved")), "/units?notice=saved");
+        assert_eq!(
+            safe_next(Some("/units?notice=saved")),
+            "/units?notice=saved"
+        );
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
@@ -730,8 +1152,15 @@ mod tests {
 
     #[test]
     fn role_checkboxes_name_unknown_roles() {
-        let pairs = vec![("role".to_string(), "cmo".to_string()), ("role".to_string(), "auditor".to_string()), ("x".into(), "y".into())];
-        assert_eq!(roles_from_pairs(&pairs).unwrap(), vec![Role::Cmo, Role::Auditor]);
+        let pairs = vec![
+            ("role".to_string(), "cmo".to_string()),
+            ("role".to_string(), "auditor".to_string()),
+            ("x".into(), "y".into()),
+        ];
+        assert_eq!(
+            roles_from_pairs(&pairs).unwrap(),
+            vec![Role::Cmo, Role::Auditor]
+        );
         let bad = vec![("role".to_string(), "root".to_string())];
         assert!(roles_from_pairs(&bad).is_err());
     }

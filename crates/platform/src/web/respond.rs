@@ -78,5 +78,8 @@ impl IntoResponse for HtmlError {
 
 /// The fallback for paths no route matches.
 pub async fn not_found(uri: Uri) -> Response {
-    super::access::error_response(uri.path(), Error::not_found(format!("the page {}", uri.path())))
+    super::access::error_response(
+        uri.path(),
+        Error::not_found(format!("the page {}", uri.path())),
+    )
 }

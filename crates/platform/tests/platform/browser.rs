@@ -18,13 +18,20 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
 async fn a_user_signs_in_creates_a_facility_and_signs_out_in_chromium() {
     let Ok(chromedriver) = std::env::var("ROUNDS_TEST_CHROMEDRIVER") else {
-        assert!(std::env::var("ROUNDS_TEST_REQUIRE_ALL").is_err(), "ROUNDS_TEST_REQUIRE_ALL is set but ROUNDS_TEST_CHROMEDRIVER is not: the browser suite would be skipped");
+        assert!(
+            std::env::var("ROUNDS_TEST_REQUIRE_ALL").is_err(),
+            "ROUNDS_TEST_REQUIRE_ALL is set but ROUNDS_TEST_CHROMEDRIVER is not: the browser suite would be skipped"
+        );
         eprintln!("browser suite skipped: set ROUNDS_TEST_CHROMEDRIVER=/usr/bin/chromedriver");
         return;
     };
@@ -55,7 +62,11 @@ async fn a_user_signs_in_creates_a_facility_and_signs_out_in_chromium() {
     let webdriver = format!("http://127.0.0.1:{port}");
     let mut client = None;
     for _ in 0..50 {
-        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(&webdriver).await {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
             Ok(c) => {
                 client = Some(c);
                 break;
@@ -66,27 +77,104 @@ async fn a_user_signs_in_creates_a_facility_and_signs_out_in_chromium() {
     let c = client.expect("chromedriver answers");
 
     c.goto(&app.url("/")).await.unwrap();
-    assert!(c.current_url().await.unwrap().as_str().ends_with("/signin?next=%2F"));
-    c.find(Locator::Id("username")).await.unwrap().send_keys("it.admin").await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
-    let heading = c.wait().for_element(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/signin?next=%2F")
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("it.admin")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = c
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(heading, "Dashboard");
 
-    c.find(Locator::LinkText("Facilities")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::Id("name")).await.unwrap().send_keys("Lakeside Regional Medical Center").await.unwrap();
-    c.find(Locator::Id("ccn")).await.unwrap().send_keys("050454").await.unwrap();
-    c.find(Locator::Id("state")).await.unwrap().send_keys("CA").await.unwrap();
-    c.find(Locator::Css("form.card button[type=submit]")).await.unwrap().click().await.unwrap();
-    let notice = c.wait().for_element(Locator::Css("p.notice")).await.unwrap().text().await.unwrap();
+    c.find(Locator::LinkText("Facilities"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("Lakeside Regional Medical Center")
+        .await
+        .unwrap();
+    c.find(Locator::Id("ccn"))
+        .await
+        .unwrap()
+        .send_keys("050454")
+        .await
+        .unwrap();
+    c.find(Locator::Id("state"))
+        .await
+        .unwrap()
+        .send_keys("CA")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.card button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = c
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(notice, "Created.");
-    let row = c.find(Locator::XPath("//table//tr[td/a[text()='Lakeside Regional Medical Center']]")).await.unwrap().text().await.unwrap();
+    let row = c
+        .find(Locator::XPath(
+            "//table//tr[td/a[text()='Lakeside Regional Medical Center']]",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(row.contains("050454") && row.contains("CA"), "{row}");
 
-    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Id("username")).await.unwrap();
     assert!(c.current_url().await.unwrap().as_str().ends_with("/signin"));
     c.goto(&app.url("/facilities")).await.unwrap();
-    assert!(c.current_url().await.unwrap().as_str().contains("/signin"), "signed out for good");
+    assert!(
+        c.current_url().await.unwrap().as_str().contains("/signin"),
+        "signed out for good"
+    );
     c.close().await.unwrap();
 }

@@ -39,10 +39,15 @@ pub async fn backends() -> Vec<TestDb> {
 
 /// The PostgreSQL admin URL, or `None` (a skip) unless every backend is required.
 pub fn postgres_admin_url() -> Option<String> {
-    match std::env::var(POSTGRES_ENV).ok().filter(|url| !url.trim().is_empty()) {
+    match std::env::var(POSTGRES_ENV)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+    {
         Some(url) => Some(url),
         None if std::env::var(REQUIRE_ALL_ENV).as_deref() == Ok("1") => {
-            panic!("{REQUIRE_ALL_ENV}=1 but {POSTGRES_ENV} is not set: the PostgreSQL run would be skipped")
+            panic!(
+                "{REQUIRE_ALL_ENV}=1 but {POSTGRES_ENV} is not set: the PostgreSQL run would be skipped"
+            )
         }
         None => None,
     }
@@ -76,16 +81,28 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(format!("rounds-test-{}", unique_suffix()));
         let url = Db::sqlite_url(&dir).expect("a temporary data directory");
-        let db = Db::connect(&url).await.expect("the SQLite test database opens");
-        migrate::run(&db, &[migrate::PLATFORM]).await.expect("migrations apply on SQLite");
-        TestDb { db, url, name: "sqlite", cleanup: Cleanup::Directory(dir) }
+        let db = Db::connect(&url)
+            .await
+            .expect("the SQLite test database opens");
+        migrate::run(&db, &[migrate::PLATFORM])
+            .await
+            .expect("migrations apply on SQLite");
+        TestDb {
+            db,
+            url,
+            name: "sqlite",
+            cleanup: Cleanup::Directory(dir),
+        }
     }
 
     pub async fn postgres(admin_url: &str) -> TestDb {
         let database = format!("rounds_test_{}", unique_suffix());
-        let admin = Db::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {}: {e}", platform::db::mask_url(admin_url)));
+        let admin = Db::connect(admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot reach PostgreSQL at {}: {e}",
+                platform::db::mask_url(admin_url)
+            )
+        });
         // The name is ours (digits, letters and underscores), so it is safe to splice in.
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
             .execute(&admin.pool)
@@ -93,9 +110,21 @@ impl TestDb {
             .expect("CREATE DATABASE for a test");
         admin.close().await;
         let url = with_database(admin_url, &database);
-        let db = Db::connect(&url).await.expect("the PostgreSQL test database opens");
-        migrate::run(&db, &[migrate::PLATFORM]).await.expect("migrations apply on PostgreSQL");
-        TestDb { db, url, name: "postgres", cleanup: Cleanup::Database { admin_url: admin_url.to_string(), database } }
+        let db = Db::connect(&url)
+            .await
+            .expect("the PostgreSQL test database opens");
+        migrate::run(&db, &[migrate::PLATFORM])
+            .await
+            .expect("migrations apply on PostgreSQL");
+        TestDb {
+            db,
+            url,
+            name: "postgres",
+            cleanup: Cleanup::Database {
+                admin_url: admin_url.to_string(),
+                database,
+            },
+        }
     }
 
     /// Runs one statement that needs no parameters (a hand edit, a count…).
@@ -114,7 +143,8 @@ impl TestDb {
             .fetch_one(&self.db.pool)
             .await
             .unwrap_or_else(|e| panic!("{}: {query}: {e}", self.name));
-        row.try_get::<i64, _>(0).unwrap_or_else(|e| panic!("{}: {query}: {e}", self.name))
+        row.try_get::<i64, _>(0)
+            .unwrap_or_else(|e| panic!("{}: {query}: {e}", self.name))
     }
 }
 
@@ -124,15 +154,26 @@ impl Drop for TestDb {
             Cleanup::Directory(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Cleanup::Database { admin_url, database } => {
+            Cleanup::Database {
+                admin_url,
+                database,
+            } => {
                 // Drop runs inside the test's runtime, which cannot be blocked on; a thread with a
                 // runtime of its own drops the database (ending the pool's connections).
-                let (admin_url, statement) = (admin_url.clone(), format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+                let (admin_url, statement) = (
+                    admin_url.clone(),
+                    format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+                );
                 let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
                     runtime.block_on(async {
                         let admin = Db::connect(&admin_url).await.ok()?;
-                        let result = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&admin.pool).await;
+                        let result = sqlx::query(sqlx::AssertSqlSafe(statement))
+                            .execute(&admin.pool)
+                            .await;
                         admin.close().await;
                         result.ok()
                     })
@@ -148,7 +189,16 @@ impl Drop for TestDb {
 
 #[test]
 fn a_database_name_replaces_the_one_in_the_url() {
-    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"), "postgres://postgres@127.0.0.1:5432/t1");
-    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t2"), "postgres://u:p@h/t2?sslmode=disable");
-    assert_eq!(with_database("postgres://u@h:5432", "t3"), "postgres://u@h:5432/t3");
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+        "postgres://postgres@127.0.0.1:5432/t1"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "t2"),
+        "postgres://u:p@h/t2?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgres://u@h:5432", "t3"),
+        "postgres://u@h:5432/t3"
+    );
 }

@@ -38,36 +38,53 @@ pub fn run(args: BackupArgs) -> anyhow::Result<()> {
     };
     let output = &args.output;
     if output.exists() {
-        bail!("{}: already exists; a backup never overwrites a file, so name a new one", output.display());
+        bail!(
+            "{}: already exists; a backup never overwrites a file, so name a new one",
+            output.display()
+        );
     }
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
-        bail!("{}: the folder {} does not exist", output.display(), parent.display());
+        bail!(
+            "{}: the folder {} does not exist",
+            output.display(),
+            parent.display()
+        );
     }
     if !source.is_file() {
         bail!("{}: there is no database to back up", source.display());
     }
-    let text = output.to_str().with_context(|| format!("{}: the path is not UTF-8", output.display()))?;
+    let text = output
+        .to_str()
+        .with_context(|| format!("{}: the path is not UTF-8", output.display()))?;
     database::block_on(async {
         // The database is copied as it is, not migrated: a backup taken before an upgrade must
         // hold the old schema.
         let (_, db) = args.db.connect().await?;
         // A string literal in SQL: single quotes doubled, nothing else is special inside one.
         let sql = format!("VACUUM INTO '{}'", text.replace('\'', "''"));
-        let copied = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&db.pool).await;
+        let copied = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await;
         db.close().await;
         copied.with_context(|| format!("{}: cannot write the backup", output.display()))?;
         match check_copy(output).await {
             Ok(()) => {
                 let bytes = std::fs::metadata(output).map(|m| m.len()).unwrap_or(0);
-                println!("backup written to {} ({bytes} bytes, integrity check ok)", output.display());
+                println!(
+                    "backup written to {} ({bytes} bytes, integrity check ok)",
+                    output.display()
+                );
                 Ok(())
             }
             Err(e) => {
                 // A copy that does not check out is no backup: do not leave it to be trusted.
                 let _ = std::fs::remove_file(output);
-                Err(e.context(format!("{}: the copy failed its check and was removed", output.display())))
+                Err(e.context(format!(
+                    "{}: the copy failed its check and was removed",
+                    output.display()
+                )))
             }
         }
     })
@@ -84,7 +101,9 @@ async fn check_copy(path: &Path) -> anyhow::Result<()> {
         .await
         .context("cannot open the copy")?;
     let verdict = integrity(&mut conn).await;
-    let migrations = sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations").fetch_one(&mut conn).await;
+    let migrations = sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations")
+        .fetch_one(&mut conn)
+        .await;
     conn.close().await.ok();
     let verdict = verdict?;
     if verdict != "ok" {
@@ -96,7 +115,13 @@ async fn check_copy(path: &Path) -> anyhow::Result<()> {
 
 /// The result of `PRAGMA integrity_check`: `ok`, or its first problems.
 pub async fn integrity(conn: &mut sqlx::SqliteConnection) -> anyhow::Result<String> {
-    let rows = sqlx::query("PRAGMA integrity_check(10)").fetch_all(&mut *conn).await.context("integrity check")?;
-    let lines: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).collect();
+    let rows = sqlx::query("PRAGMA integrity_check(10)")
+        .fetch_all(&mut *conn)
+        .await
+        .context("integrity check")?;
+    let lines: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .collect();
     Ok(lines.join("; "))
 }

@@ -3,11 +3,11 @@
 //! migrations applied, and a runtime to run the platform's async storage code from a plain
 //! command.
 
+pub use crate::app::MIGRATIONS;
 use anyhow::Context;
 use clap::Args;
 use platform::config::{Config, Overrides};
 use platform::db::{self, Backend, Db};
-pub use crate::app::MIGRATIONS;
 use platform::migrate;
 use std::future::Future;
 use std::path::PathBuf;
@@ -20,7 +20,13 @@ pub struct DatabaseArgs {
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// PostgreSQL database instead of the SQLite file: postgres://USER:PASSWORD@HOST/DB
-    #[arg(long, value_name = "URL", env = "ROUNDS_DATABASE_URL", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ROUNDS_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<String>,
     /// Configuration file (default ./rounds.toml when it exists; also ROUNDS_CONFIG)
     #[arg(long = "config", value_name = "FILE", global = true)]
@@ -33,7 +39,10 @@ impl DatabaseArgs {
             config_file: self.config_file.clone(),
             data_dir: self.data_dir.clone(),
             // An empty ROUNDS_DATABASE_URL means "not set", as in the environment layer.
-            database_url: self.database_url.clone().filter(|url| !url.trim().is_empty()),
+            database_url: self
+                .database_url
+                .clone()
+                .filter(|url| !url.trim().is_empty()),
             bind: None,
         }
     }
@@ -47,7 +56,9 @@ impl DatabaseArgs {
     pub async fn connect(&self) -> anyhow::Result<(Config, Db)> {
         let config = self.config()?;
         let url = config.database()?;
-        let db = Db::connect(&url).await.with_context(|| format!("database {}", db::mask_url(&url)))?;
+        let db = Db::connect(&url)
+            .await
+            .with_context(|| format!("database {}", db::mask_url(&url)))?;
         Ok((config, db))
     }
 
@@ -70,7 +81,10 @@ pub fn sqlite_file(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     }
     Ok(match db::backend_of(&config.database_url)? {
         Backend::Sqlite => {
-            let path = config.database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = config
+                .database_url
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//");
             let path = path.split('?').next().unwrap_or(path);
             Some(PathBuf::from(path))
         }
@@ -90,7 +104,10 @@ pub fn block_on<T>(body: impl Future<Output = anyhow::Result<T>>) -> anyhow::Res
 
 /// Runs `body` with the migrated database, closing it afterwards (which also checkpoints the
 /// SQLite write-ahead log) whether or not `body` succeeded.
-pub fn with_db<T>(args: &DatabaseArgs, body: impl AsyncFnOnce(&Config, &Db) -> anyhow::Result<T>) -> anyhow::Result<T> {
+pub fn with_db<T>(
+    args: &DatabaseArgs,
+    body: impl AsyncFnOnce(&Config, &Db) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     block_on(async {
         let (config, db) = args.open().await?;
         let result = body(&config, &db).await;
@@ -103,7 +120,9 @@ pub fn with_db<T>(args: &DatabaseArgs, body: impl AsyncFnOnce(&Config, &Db) -> a
 /// `--password-stdin`.
 pub fn password_from_stdin() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
     if password.is_empty() {
@@ -116,7 +135,13 @@ pub fn password_from_stdin() -> anyhow::Result<String> {
 pub fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -149,11 +174,26 @@ mod tests {
 
     #[test]
     fn the_sqlite_file_follows_the_data_dir_or_url() {
-        let config = Config { data_dir: PathBuf::from("/srv/rounds"), ..Config::default() };
-        assert_eq!(sqlite_file(&config).unwrap(), Some(PathBuf::from("/srv/rounds/rounds.db")));
-        let config = Config { database_url: "sqlite:///srv/x/rounds.db?mode=rwc".into(), ..Config::default() };
-        assert_eq!(sqlite_file(&config).unwrap(), Some(PathBuf::from("/srv/x/rounds.db")));
-        let config = Config { database_url: "postgres://rounds@db/rounds".into(), ..Config::default() };
+        let config = Config {
+            data_dir: PathBuf::from("/srv/rounds"),
+            ..Config::default()
+        };
+        assert_eq!(
+            sqlite_file(&config).unwrap(),
+            Some(PathBuf::from("/srv/rounds/rounds.db"))
+        );
+        let config = Config {
+            database_url: "sqlite:///srv/x/rounds.db?mode=rwc".into(),
+            ..Config::default()
+        };
+        assert_eq!(
+            sqlite_file(&config).unwrap(),
+            Some(PathBuf::from("/srv/x/rounds.db"))
+        );
+        let config = Config {
+            database_url: "postgres://rounds@db/rounds".into(),
+            ..Config::default()
+        };
         assert_eq!(sqlite_file(&config).unwrap(), None);
     }
 }

@@ -18,7 +18,11 @@ pub struct MigrateArgs {
 pub fn run(args: MigrateArgs) -> anyhow::Result<std::process::ExitCode> {
     database::block_on(async {
         let (_, db) = args.db.connect().await?;
-        let result = if args.check { check(&db).await } else { apply(&db).await };
+        let result = if args.check {
+            check(&db).await
+        } else {
+            apply(&db).await
+        };
         db.close().await;
         result
     })

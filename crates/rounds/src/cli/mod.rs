@@ -20,7 +20,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "rounds", version, about = "Rounds: clinical governance for the office of a Chief Medical Officer")]
+#[command(
+    name = "rounds",
+    version,
+    about = "Rounds: clinical governance for the office of a Chief Medical Officer"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

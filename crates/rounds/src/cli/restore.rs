@@ -50,10 +50,15 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
     }
     let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
     if !dir.as_os_str().is_empty() {
-        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create the data directory", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create the data directory", dir.display()))?;
     }
     let stamp = platform::time::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or(platform::db::SQLITE_FILE).to_string();
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(platform::db::SQLITE_FILE)
+        .to_string();
     let staged = target.with_file_name(format!("{name}.restoring-{stamp}"));
     std::fs::copy(file, &staged)
         .with_context(|| format!("cannot copy {} to {}", file.display(), staged.display()))?;
@@ -72,20 +77,35 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
 
     let kept = target.with_file_name(format!("{name}.before-restore-{stamp}"));
     if target.exists() {
-        std::fs::rename(&target, &kept)
-            .with_context(|| format!("cannot move {} aside to {}", target.display(), kept.display()))?;
+        std::fs::rename(&target, &kept).with_context(|| {
+            format!(
+                "cannot move {} aside to {}",
+                target.display(),
+                kept.display()
+            )
+        })?;
         println!("the previous database is kept as {}", kept.display());
     }
     for suffix in ["-wal", "-shm"] {
         let side = with_suffix(&target, suffix);
         if side.exists() {
             let aside = with_suffix(&kept, suffix);
-            std::fs::rename(&side, &aside)
-                .with_context(|| format!("cannot move {} aside to {}", side.display(), aside.display()))?;
+            std::fs::rename(&side, &aside).with_context(|| {
+                format!(
+                    "cannot move {} aside to {}",
+                    side.display(),
+                    aside.display()
+                )
+            })?;
         }
     }
-    std::fs::rename(&staged, &target)
-        .with_context(|| format!("cannot move {} into place as {}", staged.display(), target.display()))?;
+    std::fs::rename(&staged, &target).with_context(|| {
+        format!(
+            "cannot move {} into place as {}",
+            staged.display(),
+            target.display()
+        )
+    })?;
     println!("restored {} into {}", file.display(), target.display());
     Ok(())
 }
@@ -99,12 +119,16 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// An SQLite database starts with these 16 bytes.
 fn check_header(file: &Path) -> anyhow::Result<()> {
     let mut header = [0u8; 16];
-    let mut f = std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
+    let mut f =
+        std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
     if !f.metadata().map(|m| m.is_file()).unwrap_or(false) {
         bail!("{}: not a file", file.display());
     }
     if f.read_exact(&mut header).is_err() || &header != b"SQLite format 3\0" {
-        bail!("{}: not an SQLite database (a backup from rounds backup is one)", file.display());
+        bail!(
+            "{}: not an SQLite database (a backup from rounds backup is one)",
+            file.display()
+        );
     }
     Ok(())
 }
@@ -155,7 +179,9 @@ async fn ensure_unused(target: &Path) -> anyhow::Result<()> {
         .connect()
         .await
         .with_context(|| format!("{}: cannot open the current database", target.display()))?;
-    let locked = sqlx::raw_sql("BEGIN EXCLUSIVE; COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").execute(&mut conn).await;
+    let locked = sqlx::raw_sql("BEGIN EXCLUSIVE; COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+        .execute(&mut conn)
+        .await;
     conn.close().await.ok();
     if locked.is_err() {
         bail!(

@@ -2,10 +2,10 @@
 //! migrations, creates the first `admin` account on an empty database and prints its password
 //! once, runs the job worker, and serves until SIGTERM or Ctrl-C, finishing requests in flight.
 
+use super::database::DatabaseArgs;
 use crate::app;
 use anyhow::Context;
 use clap::Args;
-use super::database::DatabaseArgs;
 use platform::config::Config;
 use platform::web::{self, AppState};
 use std::path::PathBuf;
@@ -31,7 +31,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = Config::load(&overrides)?;
     platform::telemetry::init(&config.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     runtime.block_on(serve(config, args.demo))
 }
 

@@ -37,12 +37,19 @@ enum TokenCommand {
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     match args.command {
-        TokenCommand::Create { user, roles, expires } => {
+        TokenCommand::Create {
+            user,
+            roles,
+            expires,
+        } => {
             let (token, info) = database::with_db(&args.db, async |_, db| {
                 Ok(auth::create_token(db, Actor::CONSOLE, &user, &roles, expires).await?)
             })?;
             println!("{token}");
-            let expiry = info.expires_at.as_deref().map_or("does not expire".to_string(), |at| format!("expires {at}"));
+            let expiry = info
+                .expires_at
+                .as_deref()
+                .map_or("does not expire".to_string(), |at| format!("expires {at}"));
             eprintln!(
                 "API token {} for '{}' (roles {}; {expiry}). It cannot be shown again: store it now.",
                 info.id,
@@ -51,9 +58,22 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
             );
         }
         TokenCommand::List => {
-            let tokens = database::with_db(&args.db, async |_, db| Ok(auth::list_tokens(db).await?))?;
+            let tokens =
+                database::with_db(&args.db, async |_, db| Ok(auth::list_tokens(db).await?))?;
             let now = platform::time::now_text();
-            let mut rows = vec![["ID", "USER", "ROLES", "CREATED", "EXPIRES", "LAST USED", "STATUS"].map(String::from).to_vec()];
+            let mut rows = vec![
+                [
+                    "ID",
+                    "USER",
+                    "ROLES",
+                    "CREATED",
+                    "EXPIRES",
+                    "LAST USED",
+                    "STATUS",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
             for t in tokens {
                 let status = if t.revoked_at.is_some() {
                     "revoked"
@@ -75,7 +95,9 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
             print!("{}", database::table(&rows));
         }
         TokenCommand::Revoke { id } => {
-            database::with_db(&args.db, async |_, db| Ok(auth::revoke_token(db, Actor::CONSOLE, id).await?))?;
+            database::with_db(&args.db, async |_, db| {
+                Ok(auth::revoke_token(db, Actor::CONSOLE, id).await?)
+            })?;
             println!("API token {id} revoked");
         }
     }

@@ -63,29 +63,51 @@ fn roles_help() -> String {
 
 /// The password to set: read from standard input, or generated (and then shown once).
 fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
-    if from_stdin { Ok((database::password_from_stdin()?, false)) } else { Ok((users::random_password(), true)) }
+    if from_stdin {
+        Ok((database::password_from_stdin()?, false))
+    } else {
+        Ok((users::random_password(), true))
+    }
 }
 
 fn show_generated(name: &str, password: &str) {
     println!("password: {password}");
-    eprintln!("The password for '{name}' is shown only this once; give it to them over a safe channel.");
+    eprintln!(
+        "The password for '{name}' is shown only this once; give it to them over a safe channel."
+    );
 }
 
 pub fn run(args: UserArgs) -> anyhow::Result<()> {
     match args.command {
-        UserCommand::Add { name, roles, display_name, password_stdin } => {
+        UserCommand::Add {
+            name,
+            roles,
+            display_name,
+            password_stdin,
+        } => {
             let (password, generated) = password(password_stdin)?;
             let user = database::with_db(&args.db, async |_, db| {
-                Ok(users::create(db, Actor::CONSOLE, &name, &display_name, &password, &roles).await?)
+                Ok(
+                    users::create(db, Actor::CONSOLE, &name, &display_name, &password, &roles)
+                        .await?,
+                )
             })?;
-            println!("created user '{}' with roles {}", user.username, Role::join(&user.roles));
+            println!(
+                "created user '{}' with roles {}",
+                user.username,
+                Role::join(&user.roles)
+            );
             if generated {
                 show_generated(&user.username, &password);
             }
         }
         UserCommand::List => {
             let list = database::with_db(&args.db, async |_, db| Ok(users::list(db).await?))?;
-            let mut rows = vec![["NAME", "DISPLAY NAME", "ROLES", "DISABLED"].map(String::from).to_vec()];
+            let mut rows = vec![
+                ["NAME", "DISPLAY NAME", "ROLES", "DISABLED"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
             for user in list {
                 rows.push(vec![
                     user.username,
@@ -100,9 +122,16 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
             let user = database::with_db(&args.db, async |_, db| {
                 Ok(users::set_roles(db, Actor::CONSOLE, &name, &roles).await?)
             })?;
-            println!("user '{}' now has roles {}", user.username, Role::join(&user.roles));
+            println!(
+                "user '{}' now has roles {}",
+                user.username,
+                Role::join(&user.roles)
+            );
         }
-        UserCommand::ResetPassword { name, password_stdin } => {
+        UserCommand::ResetPassword {
+            name,
+            password_stdin,
+        } => {
             let (password, generated) = password(password_stdin)?;
             database::with_db(&args.db, async |_, db| {
                 Ok(users::set_password(db, Actor::CONSOLE, &name, &password).await?)
@@ -116,7 +145,9 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
             database::with_db(&args.db, async |_, db| {
                 Ok(users::set_disabled(db, Actor::CONSOLE, &name, true).await?)
             })?;
-            println!("user '{name}' disabled; their sessions have ended and their API tokens are revoked");
+            println!(
+                "user '{name}' disabled; their sessions have ended and their API tokens are revoked"
+            );
         }
         UserCommand::Enable { name } => {
             database::with_db(&args.db, async |_, db| {
