@@ -43,7 +43,7 @@ measure() { # label, database options…
   local times=()
   for i in 1 2 3 4 5; do
     if [[ "$label" == postgres ]]; then
-      psql "$ROUNDS_BENCH_POSTGRES_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+      PGOPTIONS='-c client_min_messages=warning' psql "$ROUNDS_BENCH_POSTGRES_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
     fi
     times+=("$(startup "$label-$i" "$@")")
   done
@@ -51,7 +51,7 @@ measure() { # label, database options…
 
   local dir="$work/serve-$label"
   if [[ "$label" == postgres ]]; then
-    psql "$ROUNDS_BENCH_POSTGRES_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+    PGOPTIONS='-c client_min_messages=warning' psql "$ROUNDS_BENCH_POSTGRES_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
   fi
   "$ROUNDS" serve --data-dir "$dir" --bind "127.0.0.1:$port" "$@" >/dev/null 2>&1 &
   local pid=$!
