@@ -13,6 +13,8 @@ pub mod migrate;
 pub mod org;
 pub mod roles;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod users;
 pub mod web;

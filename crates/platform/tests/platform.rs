@@ -2,9 +2,6 @@
 //! every test a fresh database on each backend available (SQLite always; PostgreSQL when
 //! `ROUNDS_TEST_POSTGRES_URL` is set).
 
-#[path = "platform/support.rs"]
-mod support;
-
 #[path = "platform/storage.rs"]
 mod storage;
 

@@ -2,10 +2,9 @@
 //! `chromium-driver`), run when `ROUNDS_TEST_CHROMEDRIVER` names the chromedriver binary. A user
 //! signs in, sees the dashboard, creates a facility and signs out.
 
-use crate::support::backends;
-use crate::web::{PASSWORD, spawn_app};
 use fantoccini::{ClientBuilder, Locator};
 use platform::roles::Role;
+use platform::testing::{PASSWORD, backends, spawn_app};
 use std::process::{Child, Command, Stdio};
 
 struct Driver(Child);

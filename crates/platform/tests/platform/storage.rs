@@ -1,12 +1,12 @@
 //! The storage layer on every backend: the audit chain and what it catches, accounts, sign-in
 //! throttling, sessions, API tokens, the organisation, transactions, the job queue and
-//! migrations. Each test runs its body once per database from `support::backends()`.
+//! migrations. Each test runs its body once per database from `platform::testing::backends()`.
 
-use super::support::{TestDb, backends};
 use chrono::Duration;
 use platform::audit::{self, Event, Verdict};
 use platform::jobs::{self, Registry};
 use platform::org::{self, DepartmentInput, FacilityInput, UnitInput};
+use platform::testing::{TestDb, backends};
 use platform::users::{self, Actor};
 use platform::{Config, Error, Role, auth, migrate, time};
 use sqlx::Row;

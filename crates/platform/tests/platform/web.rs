@@ -2,195 +2,19 @@
 //! CSRF, throttling, the route table's access declarations, the JSON API's error shape, the
 //! OpenAPI document, operations endpoints and the audit entries all of these leave.
 
-use crate::support::{TestDb, backends};
 use platform::audit::{self, Verdict};
+use platform::auth;
 use platform::config::Config;
 use platform::roles::Role;
+use platform::testing::{
+    PASSWORD, Session, TestApp, backends, cookie_from, hidden_field, spawn_app, spawn_app_with,
+};
 use platform::users::{self, Actor};
-use platform::web::{self, Access, AppState};
-use platform::{Db, auth};
+use platform::web::Access;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use sqlx::Row;
-
-pub const PASSWORD: &str = "correct horse battery staple";
-
-pub struct TestApp {
-    pub base: String,
-    pub db: Db,
-    pub backend: &'static str,
-    pub http: reqwest::Client,
-    pub routes: Vec<web::RouteInfo>,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    // Declared last: the database outlives the server that uses it.
-    _test: TestDb,
-}
-
-/// A signed-in browser session: its cookie and CSRF token.
-pub struct Session {
-    pub cookie: String,
-    pub csrf: String,
-}
-
-pub async fn spawn_app(test: TestDb) -> TestApp {
-    spawn_app_with(test, Config::default()).await
-}
-
-pub async fn spawn_app_with(test: TestDb, config: Config) -> TestApp {
-    let state = AppState::new(test.db.clone(), config);
-    let routes = web::platform_routes(&state);
-    let table = routes.table().to_vec();
-    let router = web::app(routes);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(web::serve(listener, router, async move {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        base,
-        db: test.db.clone(),
-        backend: test.name,
-        http,
-        routes: table,
-        _stop: stop,
-        _test: test,
-    }
-}
-
-fn cookie_from(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap_or("").to_string())
-}
-
-/// The value of the first hidden input named `name` in a page.
-pub fn hidden_field(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    Some(html[start..].split('"').next()?.to_string())
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub async fn add_user(&self, username: &str, roles: &[Role]) {
-        users::create(&self.db, Actor::CONSOLE, username, "", PASSWORD, roles)
-            .await
-            .unwrap();
-    }
-
-    /// Posts the sign-in form as a browser would (fetching the form first for its token).
-    pub async fn post_signin(&self, username: &str, password: &str) -> reqwest::Response {
-        let form_page = self.http.get(self.url("/signin")).send().await.unwrap();
-        let form_cookie = cookie_from(&form_page, "rounds_signin")
-            .expect("the sign-in page sets its form cookie");
-        let token = hidden_field(&form_page.text().await.unwrap(), "form_token").unwrap();
-        self.http
-            .post(self.url("/signin"))
-            .header(COOKIE, form_cookie)
-            .form(&[
-                ("username", username),
-                ("password", password),
-                ("form_token", &token),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn sign_in(&self, username: &str) -> Session {
-        self.sign_in_with(username, PASSWORD).await
-    }
-
-    pub async fn sign_in_with(&self, username: &str, password: &str) -> Session {
-        let response = self.post_signin(username, password).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "sign-in of {username} on {}",
-            self.backend
-        );
-        let cookie = cookie_from(&response, "rounds_session").expect("a session cookie");
-        let home = self
-            .http
-            .get(self.url("/"))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        let csrf =
-            hidden_field(&home.text().await.unwrap(), "_csrf").expect("pages carry the CSRF token");
-        Session { cookie, csrf }
-    }
-
-    pub async fn get(&self, path: &str, session: &Session) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .header(COOKIE, &session.cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_form(
-        &self,
-        path: &str,
-        session: &Session,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut fields = fields.to_vec();
-        fields.push(("_csrf", &session.csrf));
-        self.http
-            .post(self.url(path))
-            .header(COOKIE, &session.cookie)
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn audit_actions(&self, actor: &str) -> Vec<String> {
-        let filter = audit::Search {
-            actor: Some(actor.to_string()),
-            ..Default::default()
-        };
-        let mut actions: Vec<String> = audit::search(&self.db, &filter, 1000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect();
-        actions.reverse();
-        actions
-    }
-
-    pub async fn count(&self, table: &'static str) -> i64 {
-        let sql = match table {
-            "facilities" => "SELECT COUNT(*) AS n FROM facilities",
-            "sessions" => "SELECT COUNT(*) AS n FROM sessions",
-            _ => panic!("count of {table}"),
-        };
-        sqlx::query(sql)
-            .fetch_one(&self.db.pool)
-            .await
-            .unwrap()
-            .try_get("n")
-            .unwrap()
-    }
-}
 
 async fn apps() -> Vec<TestApp> {
     let mut apps = Vec::new();
@@ -231,7 +55,7 @@ async fn signing_in_shows_the_dashboard_and_signing_out_ends_the_session() {
                 .contains("wrong user name or password")
         );
         assert_eq!(
-            app.count("sessions").await,
+            app.number("SELECT COUNT(*) AS n FROM sessions").await,
             0,
             "a failed sign-in opens no session"
         );
@@ -428,12 +252,12 @@ async fn forms_without_the_session_csrf_token_change_nothing() {
                 .unwrap()
                 .contains("the form has expired or did not come from Rounds")
         );
-        assert_eq!(app.count("facilities").await, 0);
+        assert_eq!(app.number("SELECT COUNT(*) AS n FROM facilities").await, 0);
 
         let good = app.post_form("/facilities", &session, &fields).await;
         assert_eq!(good.status(), StatusCode::SEE_OTHER);
         assert_eq!(good.headers()[LOCATION], "/facilities?notice=created");
-        assert_eq!(app.count("facilities").await, 1);
+        assert_eq!(app.number("SELECT COUNT(*) AS n FROM facilities").await, 1);
         let actions = app.audit_actions("it.admin").await;
         assert_eq!(
             actions,
@@ -475,7 +299,7 @@ async fn a_rejected_form_keeps_what_was_typed_and_names_the_field() {
             "the typed name comes back, escaped"
         );
         assert!(html.contains("value=\"Baltimore\""));
-        assert_eq!(app.count("facilities").await, 0);
+        assert_eq!(app.number("SELECT COUNT(*) AS n FROM facilities").await, 0);
     }
 }
 
@@ -507,7 +331,7 @@ async fn repeated_failures_lock_the_account_and_the_lock_is_audited() {
         let actions = app.audit_actions("dr.lee").await;
         assert_eq!(actions.iter().filter(|a| *a == "signin.failure").count(), 5);
         assert_eq!(actions.last().map(String::as_str), Some("signin.locked"));
-        assert_eq!(app.count("sessions").await, 0);
+        assert_eq!(app.number("SELECT COUNT(*) AS n FROM sessions").await, 0);
     }
 }
 
@@ -527,7 +351,7 @@ async fn an_idle_session_expires() {
         let response = app.get("/", &session).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(
-            app.count("sessions").await,
+            app.number("SELECT COUNT(*) AS n FROM sessions").await,
             0,
             "the expired session is deleted"
         );
@@ -666,7 +490,7 @@ async fn the_api_takes_bearer_tokens_and_answers_errors_in_one_shape() {
             revoked.json::<Value>().await.unwrap()["error"]["code"],
             "unauthenticated"
         );
-        assert_eq!(app.count("facilities").await, 1);
+        assert_eq!(app.number("SELECT COUNT(*) AS n FROM facilities").await, 1);
         assert!(matches!(
             audit::verify(&app.db).await.unwrap(),
             Verdict::Intact { .. }
