@@ -5,6 +5,7 @@
 pub mod error;
 pub mod faers;
 pub mod reports;
+pub mod screening;
 pub mod signals;
 
 pub use error::PharmaError;

@@ -8,7 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use pharma::ReportPairs;
 use pharma::faers::{self, DrugField, FaersOptions, Role};
 use pharma::signals::{self, TableFormat};
-use stats::disproportionality::{FitOptions, Margins, Prior, ScreenOptions, count_cells, screen};
+use pharma::screening::{self, Settings};
+use stats::disproportionality::{Margins, Prior};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -103,7 +104,7 @@ fn signals(args: SignalsArgs) -> anyhow::Result<()> {
         Format::Svg => anyhow::bail!("pv signals writes csv or json, not svg"),
     };
     let prior = args.prior.as_deref().map(read_prior).transpose()?;
-    let mut pairs = match (&args.reports, &args.faers) {
+    let pairs = match (&args.reports, &args.faers) {
         (Some(path), _) => read_reports(path)?,
         (_, Some(dir)) => {
             let options = FaersOptions {
@@ -140,45 +141,27 @@ fn signals(args: SignalsArgs) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires one source"),
     };
-    if pairs.occurrences.is_empty() {
-        anyhow::bail!("no drug–event pair to analyse");
-    }
-    // Ids in name order make the counted pairs, and so the table, come out sorted by name.
-    pairs.order_by_name();
-    let margins = match args.margins {
-        MarginsArg::Reports => Margins::Reports,
-        MarginsArg::Pairs => Margins::Pairs,
-    };
-    let contingency = count_cells(
-        &pairs.occurrences,
-        pairs.drugs.len(),
-        pairs.events.len(),
-        margins,
-    )?;
-    let options = ScreenOptions {
+    let settings = Settings {
+        margins: match args.margins {
+            MarginsArg::Reports => Margins::Reports,
+            MarginsArg::Pairs => Margins::Pairs,
+        },
         min_count: args.min_count,
+        n_star: args.n_star,
         eb05_threshold: args.eb05_threshold,
         prior,
-        fit: FitOptions {
-            n_star: args.n_star,
-            ..FitOptions::default()
-        },
     };
-    let result = screen(&contingency, &options)?;
+    let result = screening::run(pairs, &settings)?;
     if talk {
         let p = &result.prior;
         eprintln!(
             "{} reports, {} drugs, {} events, {} pairs; MGPS prior {} α1={:.6} β1={:.6} α2={:.6} β2={:.6} p={:.6}, \
              log-likelihood {:.4} (N* = {})",
-            pairs.reports.len(),
-            pairs.drugs.len(),
-            pairs.events.len(),
-            contingency.cells.len(),
-            if result.fit.is_some() {
-                "fitted"
-            } else {
-                "given"
-            },
+            result.reports,
+            result.drugs.len(),
+            result.events.len(),
+            result.observed_pairs,
+            if result.fitted { "fitted" } else { "given" },
             p.alpha1,
             p.beta1,
             p.alpha2,
@@ -202,7 +185,7 @@ fn signals(args: SignalsArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     let mut out = io::output(args.output.as_ref())?;
-    signals::write(&mut out, format, &result.pairs, &pairs.drugs, &pairs.events)?;
+    signals::write(&mut out, format, &result.pairs, &result.drugs, &result.events)?;
     out.flush()?;
     if talk {
         eprintln!(
