@@ -4,9 +4,13 @@
 
 pub mod error;
 pub mod faers;
+pub mod job;
+pub mod migrations;
 pub mod reports;
+pub mod runs;
 pub mod screening;
 pub mod signals;
+pub mod web;
 
 pub use error::PharmaError;
 pub use reports::{Interner, ReportPairs};

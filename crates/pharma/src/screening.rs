@@ -3,7 +3,9 @@
 
 use crate::reports::{Interner, ReportPairs};
 use stats::StatsError;
-use stats::disproportionality::{FitOptions, Margins, PairSignal, Prior, ScreenOptions, count_cells, screen};
+use stats::disproportionality::{
+    FitOptions, Margins, PairSignal, Prior, ScreenOptions, count_cells, screen,
+};
 
 /// How to screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +24,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { margins: Margins::Reports, min_count: 3, n_star: 1, eb05_threshold: 2.0, prior: None }
+        Settings {
+            margins: Margins::Reports,
+            min_count: 3,
+            n_star: 1,
+            eb05_threshold: 2.0,
+            prior: None,
+        }
     }
 }
 
@@ -44,16 +52,27 @@ pub struct Screening {
 /// Counts the pairs and screens them with every method. Rows come out sorted by drug, then event.
 pub fn run(mut pairs: ReportPairs, settings: &Settings) -> Result<Screening, StatsError> {
     if pairs.occurrences.is_empty() {
-        return Err(StatsError::invalid("pairs", "no drug–event pair to analyse"));
+        return Err(StatsError::invalid(
+            "pairs",
+            "no drug–event pair to analyse",
+        ));
     }
     // Ids in name order make the counted pairs, and so the table, come out sorted by name.
     pairs.order_by_name();
-    let contingency = count_cells(&pairs.occurrences, pairs.drugs.len(), pairs.events.len(), settings.margins)?;
+    let contingency = count_cells(
+        &pairs.occurrences,
+        pairs.drugs.len(),
+        pairs.events.len(),
+        settings.margins,
+    )?;
     let options = ScreenOptions {
         min_count: settings.min_count,
         eb05_threshold: settings.eb05_threshold,
         prior: settings.prior,
-        fit: FitOptions { n_star: settings.n_star, ..FitOptions::default() },
+        fit: FitOptions {
+            n_star: settings.n_star,
+            ..FitOptions::default()
+        },
     };
     let result = screen(&contingency, &options)?;
     Ok(Screening {

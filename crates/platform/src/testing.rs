@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::migrate::{self, Migration};
 use crate::roles::Role;
 use crate::users::{self, Actor};
-use crate::web::{self, AppState};
+use crate::web::{self, Access, AppState};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use sqlx::Row;
@@ -235,16 +235,18 @@ pub async fn spawn_app(test: TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(test: TestDb, config: Config) -> TestApp {
-    spawn_routes(test, config, web::platform_routes).await
+    spawn_routes(test, config, |state| state, web::platform_routes).await
 }
 
-/// Serves the routes `routes` builds (a module's added to the platform's) on port 0.
+/// Serves the routes `routes` builds (a module's added to the platform's) on port 0, with the
+/// application state `modules` completes (`AppState::with_module`).
 pub async fn spawn_routes(
     test: TestDb,
     config: Config,
+    modules: impl FnOnce(AppState) -> AppState,
     routes: impl FnOnce(&AppState) -> web::Routes,
 ) -> TestApp {
-    let state = AppState::new(test.db.clone(), config);
+    let state = modules(AppState::new(test.db.clone(), config));
     let routes = routes(&state);
     let table = routes.table().to_vec();
     let router = web::app(routes);
@@ -383,6 +385,95 @@ impl TestApp {
         actions
     }
 
+    /// Walks the route table: a public route admits anyone; every other route refuses a request
+    /// without a session; a role-restricted route refuses (403, audited as `access.denied`) a
+    /// user holding every role but the allowed ones, and admits a user with an allowed role.
+    /// Returns how many role-restricted routes were checked.
+    pub async fn check_route_access(&self) -> usize {
+        let mut checked = 0;
+        for (i, route) in self.routes.iter().enumerate() {
+            let path = concrete(route.path);
+            let request = |session: Option<&Session>| {
+                let mut r = self.http.request(route.method.clone(), self.url(&path));
+                if let Some(s) = session {
+                    r = r.header(COOKIE, &s.cookie).header("x-csrf-token", &s.csrf);
+                }
+                r
+            };
+            match route.access {
+                Access::Public => {
+                    let status = request(None).send().await.unwrap().status();
+                    assert!(
+                        status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                        "{} {path} is public",
+                        route.method
+                    );
+                }
+                Access::Authenticated => {
+                    let status = request(None).send().await.unwrap().status();
+                    assert!(
+                        matches!(status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
+                        "{} {path} without a session: {status}",
+                        route.method
+                    );
+                }
+                Access::Roles(allowed) => {
+                    let status = request(None).send().await.unwrap().status();
+                    assert!(
+                        matches!(status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
+                        "{} {path} without a session: {status}",
+                        route.method
+                    );
+                    let others: Vec<Role> = Role::ALL
+                        .into_iter()
+                        .filter(|r| !allowed.contains(r))
+                        .collect();
+                    let outsider = format!("outsider{i}");
+                    self.add_user(&outsider, &others).await;
+                    let session = self.sign_in(&outsider).await;
+                    let response = request(Some(&session)).send().await.unwrap();
+                    assert_eq!(
+                        response.status(),
+                        StatusCode::FORBIDDEN,
+                        "{} {path} with roles {others:?}",
+                        route.method
+                    );
+                    let denied = audit::search(
+                        &self.db,
+                        &audit::Search {
+                            actor: Some(outsider.clone()),
+                            action: Some("access.denied".into()),
+                            ..Default::default()
+                        },
+                        10,
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(
+                        denied.len(),
+                        1,
+                        "the refusal of {} {path} is audited",
+                        route.method
+                    );
+                    assert_eq!(denied[0].record_id, format!("{} {path}", route.method));
+
+                    let insider = format!("insider{i}");
+                    self.add_user(&insider, &allowed[..1]).await;
+                    let session = self.sign_in(&insider).await;
+                    let status = request(Some(&session)).send().await.unwrap().status();
+                    assert!(
+                        status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                        "{} {path} with {:?}: {status}",
+                        route.method,
+                        allowed[0]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        checked
+    }
+
     /// The single integer a query returns (e.g. `SELECT COUNT(*) AS n FROM users`).
     pub async fn number(&self, query: &'static str) -> i64 {
         sqlx::query(query)
@@ -392,6 +483,11 @@ impl TestApp {
             .try_get(0)
             .unwrap()
     }
+}
+
+/// A path from the route table with its parameters filled in.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1").replace("{username}", "nobody")
 }
 
 #[cfg(test)]

@@ -1,17 +1,31 @@
-//! The assembled application: which modules' migrations, routes, navigation and jobs make up
-//! Rounds. Module crates contribute here; the platform provides the shell.
+//! The assembled application: which modules' migrations, routes, navigation, API documents and
+//! jobs make up Rounds. Module crates contribute here; the platform provides the shell.
 
+use platform::Db;
+use platform::config::Config;
 use platform::jobs::Registry;
 use platform::migrate::{self, Migration};
 use platform::web::{self, AppState, Routes};
+use utoipa::OpenApi;
 
 /// Every module's migrations, in the order they apply. A module crate adds its list here.
-pub const MIGRATIONS: &[&[Migration]] = &[migrate::PLATFORM];
+pub const MIGRATIONS: &[&[Migration]] = &[migrate::PLATFORM, pharma::migrations::MIGRATIONS];
 
-pub fn routes(state: &AppState) -> Routes {
-    web::platform_routes(state)
+/// The application state with every module's navigation, migrations and API document.
+pub fn state(db: Db, config: Config) -> AppState {
+    AppState::new(db, config).with_module(
+        pharma::web::nav(),
+        pharma::migrations::MIGRATIONS,
+        pharma::web::PharmaApi::openapi(),
+    )
 }
 
-pub fn jobs() -> Registry {
-    platform::jobs::platform_registry()
+pub fn routes(state: &AppState) -> Routes {
+    pharma::web::routes(web::platform_routes(state))
+}
+
+pub fn jobs(config: &Config) -> Registry {
+    let mut registry = platform::jobs::platform_registry();
+    pharma::job::register(&mut registry, pharma::web::faers_dir(&config.data_dir));
+    registry
 }

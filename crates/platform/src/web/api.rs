@@ -118,8 +118,8 @@ async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-async fn openapi() -> Response {
-    match ApiDoc::openapi().to_json() {
+async fn openapi(State(state): State<AppState>) -> Response {
+    match state.openapi.to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => JsonError(crate::Error::Internal(e.to_string())).into_response(),
     }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub nav: Arc<Vec<NavItem>>,
     /// The migrations this server expects applied (for `/readyz`).
     pub migrations: Arc<Vec<&'static [crate::migrate::Migration]>>,
+    /// The OpenAPI document: the platform's, with each module's merged in.
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
     pub started: Instant,
 }
 
@@ -50,8 +52,23 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             nav: Arc::new(layout::platform_nav()),
             migrations: Arc::new(vec![crate::migrate::PLATFORM]),
+            openapi: Arc::new(<api::ApiDoc as utoipa::OpenApi>::openapi()),
             started: Instant::now(),
         }
+    }
+
+    /// Adds a module: its navigation entries, its migrations (checked by `/readyz`) and its API
+    /// document.
+    pub fn with_module(
+        mut self,
+        nav: Vec<NavItem>,
+        migrations: &'static [crate::migrate::Migration],
+        openapi: utoipa::openapi::OpenApi,
+    ) -> AppState {
+        Arc::make_mut(&mut self.nav).extend(nav);
+        Arc::make_mut(&mut self.migrations).push(migrations);
+        Arc::make_mut(&mut self.openapi).merge(openapi);
+        self
     }
 }
 

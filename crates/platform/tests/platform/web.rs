@@ -7,10 +7,9 @@ use platform::auth;
 use platform::config::Config;
 use platform::roles::Role;
 use platform::testing::{
-    PASSWORD, Session, TestApp, backends, cookie_from, hidden_field, spawn_app, spawn_app_with,
+    PASSWORD, TestApp, backends, cookie_from, hidden_field, spawn_app, spawn_app_with,
 };
 use platform::users::{self, Actor};
-use platform::web::Access;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -117,95 +116,10 @@ async fn signing_in_shows_the_dashboard_and_signing_out_ends_the_session() {
     }
 }
 
-/// A path from the route table with its parameters filled in.
-fn concrete(path: &str) -> String {
-    path.replace("{id}", "1").replace("{username}", "nobody")
-}
-
 #[tokio::test]
 async fn every_route_refuses_a_user_without_the_role() {
     for app in apps().await {
-        let mut checked = 0;
-        for (i, route) in app.routes.iter().enumerate() {
-            let path = concrete(route.path);
-            let request = |session: Option<&Session>| {
-                let mut r = app.http.request(route.method.clone(), app.url(&path));
-                if let Some(s) = session {
-                    r = r.header(COOKIE, &s.cookie).header("x-csrf-token", &s.csrf);
-                }
-                r
-            };
-            match route.access {
-                Access::Public => {
-                    let status = request(None).send().await.unwrap().status();
-                    assert!(
-                        status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
-                        "{} {path} is public",
-                        route.method
-                    );
-                }
-                Access::Authenticated => {
-                    let status = request(None).send().await.unwrap().status();
-                    assert!(
-                        matches!(status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
-                        "{} {path} without a session: {status}",
-                        route.method
-                    );
-                }
-                Access::Roles(allowed) => {
-                    let status = request(None).send().await.unwrap().status();
-                    assert!(
-                        matches!(status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
-                        "{} {path} without a session: {status}",
-                        route.method
-                    );
-                    let others: Vec<Role> = Role::ALL
-                        .into_iter()
-                        .filter(|r| !allowed.contains(r))
-                        .collect();
-                    let outsider = format!("outsider{i}");
-                    app.add_user(&outsider, &others).await;
-                    let session = app.sign_in(&outsider).await;
-                    let response = request(Some(&session)).send().await.unwrap();
-                    assert_eq!(
-                        response.status(),
-                        StatusCode::FORBIDDEN,
-                        "{} {path} with roles {others:?}",
-                        route.method
-                    );
-                    let denied = audit::search(
-                        &app.db,
-                        &audit::Search {
-                            actor: Some(outsider.clone()),
-                            action: Some("access.denied".into()),
-                            ..Default::default()
-                        },
-                        10,
-                    )
-                    .await
-                    .unwrap();
-                    assert_eq!(
-                        denied.len(),
-                        1,
-                        "the refusal of {} {path} is audited",
-                        route.method
-                    );
-                    assert_eq!(denied[0].record_id, format!("{} {path}", route.method));
-
-                    let insider = format!("insider{i}");
-                    app.add_user(&insider, &allowed[..1]).await;
-                    let session = app.sign_in(&insider).await;
-                    let status = request(Some(&session)).send().await.unwrap().status();
-                    assert!(
-                        status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
-                        "{} {path} with {:?}: {status}",
-                        route.method,
-                        allowed[0]
-                    );
-                    checked += 1;
-                }
-            }
-        }
+        let checked = app.check_route_access().await;
         assert!(
             checked >= 15,
             "the walk covered the role-restricted routes ({checked})"

@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use pharma::ReportPairs;
 use pharma::faers::{self, DrugField, FaersOptions, Role};
-use pharma::signals::{self, TableFormat};
 use pharma::screening::{self, Settings};
+use pharma::signals::{self, TableFormat};
 use stats::disproportionality::{Margins, Prior};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -185,7 +185,13 @@ fn signals(args: SignalsArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     let mut out = io::output(args.output.as_ref())?;
-    signals::write(&mut out, format, &result.pairs, &result.drugs, &result.events)?;
+    signals::write(
+        &mut out,
+        format,
+        &result.pairs,
+        &result.drugs,
+        &result.events,
+    )?;
     out.flush()?;
     if talk {
         eprintln!(

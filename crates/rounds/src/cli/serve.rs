@@ -7,7 +7,7 @@ use crate::app;
 use anyhow::Context;
 use clap::Args;
 use platform::config::Config;
-use platform::web::{self, AppState};
+use platform::web;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -46,7 +46,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
-    let state = AppState::new(db.clone(), config.clone());
+    let state = app::state(db.clone(), config.clone());
     let router = web::app(app::routes(&state));
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
@@ -66,9 +66,13 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = config.jobs.then(|| {
         let mut stopped = stopped.clone();
-        tokio::spawn(platform::jobs::work(db.clone(), app::jobs(), async move {
-            let _ = stopped.changed().await;
-        }))
+        tokio::spawn(platform::jobs::work(
+            db.clone(),
+            app::jobs(&config),
+            async move {
+                let _ = stopped.changed().await;
+            },
+        ))
     });
     tracing::info!(%address, database = %platform::db::mask_url(&config.database()?), "serving");
     web::serve(listener, router, web::shutdown_signal()).await?;

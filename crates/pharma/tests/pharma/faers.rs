@@ -1,6 +1,6 @@
 //! FAERS import against hand-made quarterly extracts (tests/fixtures/faers: two quarters, a
 //! superseded version, a tie on fda_dt, a deleted case, a Latin-1 byte, lines with and without a
-//! trailing `$`), and bad input reported with file and line. The crate's one integration test binary.
+//! trailing `$`), and bad input reported with file and line.
 
 use pharma::PharmaError;
 use pharma::faers::{
