@@ -94,7 +94,10 @@ impl Service {
             GeneralSurgery => c("208600000X", "Surgery Physician"),
             OrthopedicSurgery => c("207X00000X", "Orthopaedic Surgery Physician"),
             Neurosurgery => c("207T00000X", "Neurological Surgery Physician"),
-            CardiothoracicSurgery => c("208G00000X", "Thoracic Surgery (Cardiothoracic Vascular Surgery) Physician"),
+            CardiothoracicSurgery => c(
+                "208G00000X",
+                "Thoracic Surgery (Cardiothoracic Vascular Surgery) Physician",
+            ),
             VascularSurgery => c("2086S0129X", "Vascular Surgery Physician"),
             Urology => c("208800000X", "Urology Physician"),
             ObstetricsGynecology => c("207V00000X", "Obstetrics & Gynecology Physician"),
@@ -247,13 +250,25 @@ const SEPSIS: &[Code] = &[
     c("A41.51", "Sepsis due to Escherichia coli [E. coli]"),
 ];
 const HF: &[Code] = &[
-    c("I50.23", "Acute on chronic systolic (congestive) heart failure"),
-    c("I50.33", "Acute on chronic diastolic (congestive) heart failure"),
+    c(
+        "I50.23",
+        "Acute on chronic systolic (congestive) heart failure",
+    ),
+    c(
+        "I50.33",
+        "Acute on chronic diastolic (congestive) heart failure",
+    ),
     c("I11.0", "Hypertensive heart disease with heart failure"),
 ];
 const COPD: &[Code] = &[
-    c("J44.1", "Chronic obstructive pulmonary disease with (acute) exacerbation"),
-    c("J44.0", "Chronic obstructive pulmonary disease with (acute) lower respiratory infection"),
+    c(
+        "J44.1",
+        "Chronic obstructive pulmonary disease with (acute) exacerbation",
+    ),
+    c(
+        "J44.0",
+        "Chronic obstructive pulmonary disease with (acute) lower respiratory infection",
+    ),
 ];
 const PNEUMONIA: &[Code] = &[
     c("J18.9", "Pneumonia, unspecified organism"),
@@ -265,19 +280,31 @@ const UTI: &[Code] = &[
 ];
 const STROKE: &[Code] = &[
     c("I63.9", "Cerebral infarction, unspecified"),
-    c("I61.9", "Nontraumatic intracerebral hemorrhage, unspecified"),
+    c(
+        "I61.9",
+        "Nontraumatic intracerebral hemorrhage, unspecified",
+    ),
 ];
 const AMI: &[Code] = &[
     c("I21.4", "Non-ST elevation (NSTEMI) myocardial infarction"),
-    c("I21.3", "ST elevation (STEMI) myocardial infarction of unspecified site"),
+    c(
+        "I21.3",
+        "ST elevation (STEMI) myocardial infarction of unspecified site",
+    ),
 ];
 const GI_BLEED: &[Code] = &[
     c("K92.2", "Gastrointestinal hemorrhage, unspecified"),
     c("K92.1", "Melena"),
 ];
 const VENT: &[Code] = &[
-    c("0BH17EZ", "Insertion of Endotracheal Airway into Trachea, Via Natural or Artificial Opening"),
-    c("5A1945Z", "Respiratory Ventilation, 24-96 Consecutive Hours"),
+    c(
+        "0BH17EZ",
+        "Insertion of Endotracheal Airway into Trachea, Via Natural or Artificial Opening",
+    ),
+    c(
+        "5A1945Z",
+        "Respiratory Ventilation, 24-96 Consecutive Hours",
+    ),
 ];
 const TRANSFUSION: Code = c(
     "30233N1",
@@ -294,6 +321,7 @@ const CATH: Code = c(
 
 /// About 40 common MS-DRGs. Medical stays get their procedures by chance; a surgical DRG's first
 /// procedure is its operating-room procedure.
+#[rustfmt::skip]
 pub static DRGS: &[Drg] = &[
     drg("871", "Septicemia or severe sepsis without MV >96 hours with MCC", 1.98, 4.6, S::HospitalMedicine, U::Medicine, T::Medical, 9.0, (70.0, 15.0), SEPSIS, VENT),
     drg("872", "Septicemia or severe sepsis without MV >96 hours without MCC", 1.03, 3.4, S::HospitalMedicine, U::Medicine, T::Medical, 4.0, (66.0, 16.0), SEPSIS, &[]),
@@ -359,8 +387,14 @@ pub static COMORBIDITIES: &[Code] = &[
     c("E11.9", "Type 2 diabetes mellitus without complications"),
     c("E78.5", "Hyperlipidemia, unspecified"),
     c("N18.30", "Chronic kidney disease, stage 3 unspecified"),
-    c("J44.9", "Chronic obstructive pulmonary disease, unspecified"),
-    c("I25.10", "Atherosclerotic heart disease of native coronary artery without angina pectoris"),
+    c(
+        "J44.9",
+        "Chronic obstructive pulmonary disease, unspecified",
+    ),
+    c(
+        "I25.10",
+        "Atherosclerotic heart disease of native coronary artery without angina pectoris",
+    ),
     c("I48.91", "Unspecified atrial fibrillation"),
     c("E66.9", "Obesity, unspecified"),
     c("F17.210", "Nicotine dependence, cigarettes, uncomplicated"),
@@ -368,10 +402,14 @@ pub static COMORBIDITIES: &[Code] = &[
     c("G47.33", "Obstructive sleep apnea (adult) (pediatric)"),
     c("D64.9", "Anemia, unspecified"),
     c("E03.9", "Hypothyroidism, unspecified"),
-    c("K21.9", "Gastro-esophageal reflux disease without esophagitis"),
+    c(
+        "K21.9",
+        "Gastro-esophageal reflux disease without esophagitis",
+    ),
 ];
 
 /// Post-operative complications (secondary diagnoses not present on admission) and their shares.
+#[rustfmt::skip]
 pub static COMPLICATIONS: &[(Code, f64)] = &[
     (c("T81.41XA", "Infection following a procedure, superficial incisional surgical site, initial encounter"), 0.25),
     (c("T81.42XA", "Infection following a procedure, deep incisional surgical site, initial encounter"), 0.12),
@@ -389,11 +427,15 @@ pub const CDIFF: Code = c(
 );
 
 /// Return to the operating room for a surgical-site infection (CPT).
-pub const WOUND_DRAINAGE: Code = c("10180", "Incision and drainage, complex, postoperative wound infection");
+pub const WOUND_DRAINAGE: Code = c(
+    "10180",
+    "Incision and drainage, complex, postoperative wound infection",
+);
 pub const POSTOP_VISIT: Code = c("99024", "Postoperative follow-up visit");
 
 /// ED principal diagnoses: code, weight, whether it follows the respiratory season, and the
 /// CPT procedures it usually brings besides the visit level.
+#[rustfmt::skip]
 pub static ED_DIAGNOSES: &[(Code, f64, bool, &[Code])] = &[
     (c("R07.9", "Chest pain, unspecified"), 10.0, false, &[c("93010", "Electrocardiogram, interpretation and report"), c("71046", "Radiologic examination, chest; 2 views")]),
     (c("R10.9", "Unspecified abdominal pain"), 10.0, false, &[c("74177", "Computed tomography, abdomen and pelvis; with contrast material(s)")]),
@@ -420,11 +462,29 @@ pub static ED_DIAGNOSES: &[(Code, f64, bool, &[Code])] = &[
 
 /// ED visit levels (CPT evaluation and management) and their shares.
 pub static ED_LEVELS: &[(Code, f64)] = &[
-    (c("99281", "Emergency department visit, straightforward"), 0.05),
-    (c("99282", "Emergency department visit, low complexity"), 0.15),
-    (c("99283", "Emergency department visit, moderate complexity"), 0.35),
-    (c("99284", "Emergency department visit, moderately high complexity"), 0.30),
-    (c("99285", "Emergency department visit, high complexity"), 0.15),
+    (
+        c("99281", "Emergency department visit, straightforward"),
+        0.05,
+    ),
+    (
+        c("99282", "Emergency department visit, low complexity"),
+        0.15,
+    ),
+    (
+        c("99283", "Emergency department visit, moderate complexity"),
+        0.35,
+    ),
+    (
+        c(
+            "99284",
+            "Emergency department visit, moderately high complexity",
+        ),
+        0.30,
+    ),
+    (
+        c("99285", "Emergency department visit, high complexity"),
+        0.15,
+    ),
 ];
 
 /// Relative admissions by weekday, Monday first.
@@ -433,23 +493,128 @@ pub const WEEKDAY_ELECTIVE: [f64; 7] = [1.35, 1.30, 1.30, 1.30, 1.20, 0.08, 0.02
 pub const WEEKDAY_ED: [f64; 7] = [1.12, 1.03, 1.00, 0.98, 0.98, 0.94, 0.95];
 
 pub const GIVEN_NAMES_F: &[&str] = &[
-    "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Susan", "Jessica", "Sarah", "Karen",
-    "Lisa", "Nancy", "Sandra", "Ashley", "Emily", "Michelle", "Amanda", "Melissa", "Deborah",
-    "Laura", "Rebecca", "Sharon", "Cynthia", "Amy", "Angela", "Priya", "Mei", "Fatima", "Sofia",
-    "Olga", "Aisha",
+    "Mary",
+    "Patricia",
+    "Jennifer",
+    "Linda",
+    "Elizabeth",
+    "Susan",
+    "Jessica",
+    "Sarah",
+    "Karen",
+    "Lisa",
+    "Nancy",
+    "Sandra",
+    "Ashley",
+    "Emily",
+    "Michelle",
+    "Amanda",
+    "Melissa",
+    "Deborah",
+    "Laura",
+    "Rebecca",
+    "Sharon",
+    "Cynthia",
+    "Amy",
+    "Angela",
+    "Priya",
+    "Mei",
+    "Fatima",
+    "Sofia",
+    "Olga",
+    "Aisha",
 ];
 pub const GIVEN_NAMES_M: &[&str] = &[
-    "James", "Robert", "John", "Michael", "David", "William", "Richard", "Joseph", "Thomas",
-    "Christopher", "Charles", "Daniel", "Matthew", "Anthony", "Mark", "Steven", "Paul", "Andrew",
-    "Joshua", "Kevin", "Brian", "George", "Edward", "Ronald", "Raj", "Wei", "Omar", "Mateo",
-    "Ivan", "Kwame",
+    "James",
+    "Robert",
+    "John",
+    "Michael",
+    "David",
+    "William",
+    "Richard",
+    "Joseph",
+    "Thomas",
+    "Christopher",
+    "Charles",
+    "Daniel",
+    "Matthew",
+    "Anthony",
+    "Mark",
+    "Steven",
+    "Paul",
+    "Andrew",
+    "Joshua",
+    "Kevin",
+    "Brian",
+    "George",
+    "Edward",
+    "Ronald",
+    "Raj",
+    "Wei",
+    "Omar",
+    "Mateo",
+    "Ivan",
+    "Kwame",
 ];
 pub const FAMILY_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
-    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Patel", "Shah", "Kim", "Chen",
-    "Okafor", "Kowalski", "Novak", "Cohen", "Murphy", "O'Brien",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Patel",
+    "Shah",
+    "Kim",
+    "Chen",
+    "Okafor",
+    "Kowalski",
+    "Novak",
+    "Cohen",
+    "Murphy",
+    "O'Brien",
 ];

@@ -13,6 +13,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use rand::Rng as _;
 use std::path::Path;
 
+#[rustfmt::skip]
 pub static DRUGS: &[&str] = &[
     "ATORVASTATIN", "METFORMIN", "ADALIMUMAB", "APIXABAN", "LISINOPRIL", "SEMAGLUTIDE",
     "LEVOTHYROXINE", "AMLODIPINE", "OMEPRAZOLE", "PREDNISONE", "GABAPENTIN", "SERTRALINE",
@@ -34,6 +35,7 @@ pub static DRUGS: &[&str] = &[
     "ALLOPURINOL", "COLCHICINE", "VARENICLINE",
 ];
 
+#[rustfmt::skip]
 pub static EVENTS: &[&str] = &[
     "Drug ineffective", "Nausea", "Fatigue", "Headache", "Off label use", "Diarrhoea",
     "Dizziness", "Pain", "Rash", "Dyspnoea", "Vomiting", "Arthralgia", "Pruritus", "Pyrexia",
@@ -64,13 +66,16 @@ pub static EVENTS: &[&str] = &[
     "Toxic epidermal necrolysis", "Drug-induced liver injury", "Completed suicide",
 ];
 
+#[rustfmt::skip]
 const COMPANIES: &[&str] = &[
     "PFIZER", "MERCK", "NOVARTIS", "ROCHE", "ABBVIE", "JOHNSON AND JOHNSON", "SANOFI",
     "ASTRAZENECA", "BRISTOL MYERS SQUIBB", "LILLY", "TEVA", "AMGEN", "GILEAD", "NOVO NORDISK",
 ];
 /// Written as Latin-1, as some real extracts do.
 const LATIN1_COMPANY: &[u8] = b"SOCI\xC9T\xC9 G\xC9N\xC9RIQUE";
-const COUNTRIES: &[&str] = &["US", "US", "US", "US", "US", "US", "CA", "GB", "DE", "FR", "JP", "BR"];
+const COUNTRIES: &[&str] = &[
+    "US", "US", "US", "US", "US", "US", "CA", "GB", "DE", "FR", "JP", "BR",
+];
 const OCCUPATIONS: &[&str] = &["MD", "MD", "HP", "PH", "CN", "CN", "OT"];
 
 const QUARTERS: usize = 8;
@@ -120,7 +125,12 @@ impl Popularity {
         let event_weights: Vec<f64> = (0..EVENTS.len())
             .map(|i| 1.0 / (i as f64 + 3.0).powf(0.9))
             .collect();
-        let mean = |w: &[f64]| w.iter().enumerate().map(|(i, p)| (i + 1) as f64 * p).sum::<f64>();
+        let mean = |w: &[f64]| {
+            w.iter()
+                .enumerate()
+                .map(|(i, p)| (i + 1) as f64 * p)
+                .sum::<f64>()
+        };
         let (dt, et) = (
             drug_weights.iter().sum::<f64>(),
             event_weights.iter().sum::<f64>(),
@@ -235,7 +245,12 @@ pub fn write(seed: u64, reports: usize, dir: &Path) -> Result<Part, SynthError> 
         distinct(&mut rng, &popularity.drugs, n, &mut v.suspects);
         let concomitant = rng.random_range(0..4);
         let mut all = v.suspects.clone();
-        distinct(&mut rng, &popularity.drugs, all.len() + concomitant, &mut all);
+        distinct(
+            &mut rng,
+            &popularity.drugs,
+            all.len() + concomitant,
+            &mut all,
+        );
         v.concomitant = all[v.suspects.len()..].to_vec();
         let n = event_counts.draw(&mut rng) + 1;
         distinct(&mut rng, &popularity.events, n, &mut v.events);
@@ -260,14 +275,16 @@ pub fn write(seed: u64, reports: usize, dir: &Path) -> Result<Part, SynthError> 
         if rng.random_bool(0.01) {
             deleted.push(caseid);
         }
-        let next = follow_up.filter(|(day, _)| *day < DAYS).map(|(day, events)| Version {
-            version: 2,
-            fda_day: day,
-            events,
-            suspects: v.suspects.clone(),
-            concomitant: v.concomitant.clone(),
-            ..v
-        });
+        let next = follow_up
+            .filter(|(day, _)| *day < DAYS)
+            .map(|(day, events)| Version {
+                version: 2,
+                fda_day: day,
+                events,
+                suspects: v.suspects.clone(),
+                concomitant: v.concomitant.clone(),
+                ..v
+            });
         versions.push(v);
         versions.extend(next);
     }
@@ -281,7 +298,11 @@ pub fn write(seed: u64, reports: usize, dir: &Path) -> Result<Part, SynthError> 
     for (q, list) in quarters.iter().enumerate() {
         let code = format!("{}Q{}", 23 + q / 4, q % 4 + 1);
         let (demo, drug, reac) = quarter_files(list);
-        for (prefix, bytes, rows) in [("DEMO", demo.0, demo.1), ("DRUG", drug.0, drug.1), ("REAC", reac.0, reac.1)] {
+        for (prefix, bytes, rows) in [
+            ("DEMO", demo.0, demo.1),
+            ("DRUG", drug.0, drug.1),
+            ("REAC", reac.0, reac.1),
+        ] {
             let name = format!("{prefix}{code}.txt");
             let mut sink = Sink::create(ascii.join(&name))?;
             sink.write(&bytes)?;
@@ -296,7 +317,10 @@ pub fn write(seed: u64, reports: usize, dir: &Path) -> Result<Part, SynthError> 
     let mut sink = Sink::create(dir.join("Deleted").join("DELETE24Q4.txt"))?;
     sink.write(text.as_bytes())?;
     sink.finish()?;
-    part.files.insert("faers/Deleted/DELETE24Q4.txt".to_string(), deleted.len() as u64);
+    part.files.insert(
+        "faers/Deleted/DELETE24Q4.txt".to_string(),
+        deleted.len() as u64,
+    );
 
     for p in &planted {
         part.signals.push(
@@ -310,7 +334,10 @@ pub fn write(seed: u64, reports: usize, dir: &Path) -> Result<Part, SynthError> 
             .id("drug", DRUGS[p.drug])
             .id("event", EVENTS[p.event])
             .parameter("reporting_ratio", p.ratio)
-            .parameter("expected_reports_without_signal", (p.expected * 10.0).round() / 10.0)
+            .parameter(
+                "expected_reports_without_signal",
+                (p.expected * 10.0).round() / 10.0,
+            )
             .parameter("role", "suspect (PS or SS)"),
         );
     }
@@ -356,7 +383,11 @@ fn quarter_files(list: &[&Version]) -> (File, File, File) {
                 v.version,
                 if v.version == 1 { "I" } else { "F" },
                 date(v.event_day),
-                if v.kind == 2 { String::new() } else { date(v.fda_day) },
+                if v.kind == 2 {
+                    String::new()
+                } else {
+                    date(v.fda_day)
+                },
                 date(v.init_day),
                 date(v.fda_day),
             )
@@ -385,7 +416,7 @@ fn quarter_files(list: &[&Version]) -> (File, File, File) {
         for (seq, (role, d)) in drugs.enumerate() {
             let name = DRUGS[d];
             // Reporters write names in any case; the reader folds them.
-            let written = if (v.caseid + seq as u64) % 10 == 0 {
+            let written = if (v.caseid + seq as u64).is_multiple_of(10) {
                 title_case(name)
             } else {
                 name.to_string()

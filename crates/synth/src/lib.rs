@@ -261,7 +261,8 @@ fn health_signals(system: &system::HealthSystem) -> Vec<Signal> {
     let (surgeon_id, surgeon_npi) = person(p.surgeon);
     let (physician_id, physician_npi) = person(p.mortality_physician);
     let surgeon_dept = &system.departments[system.practitioners[p.surgeon].department];
-    let physician_dept = &system.departments[system.practitioners[p.mortality_physician].department];
+    let physician_dept =
+        &system.departments[system.practitioners[p.mortality_physician].department];
     let unit = &system.units[p.cluster_unit];
     let drift = &system.departments[p.drift_department];
     let risk = |r: &sim::Risk| {

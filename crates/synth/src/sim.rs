@@ -252,8 +252,14 @@ struct Person {
 }
 
 enum Pending {
-    Readmission { patient: usize },
-    PostOp { patient: usize, department: usize, surgeon: usize },
+    Readmission {
+        patient: usize,
+    },
+    PostOp {
+        patient: usize,
+        department: usize,
+        surgeon: usize,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -331,7 +337,9 @@ fn poisson(rng: &mut Rng, mean: f64) -> u64 {
     if mean <= 0.0 {
         return 0;
     }
-    Poisson::new(mean).map(|d| d.sample(rng) as u64).unwrap_or(0)
+    Poisson::new(mean)
+        .map(|d| d.sample(rng) as u64)
+        .unwrap_or(0)
 }
 
 impl Partition<'_, '_> {
@@ -381,8 +389,19 @@ impl Partition<'_, '_> {
                                 Stream::Elective => "mp",
                                 Stream::Urgent if DRGS[drg].female_only => "mp",
                                 Stream::Urgent => "emd",
-                                _ => ["emd", "emd", "emd", "emd", "emd", "emd", "emd", "emd", "mp", "hosp-trans", "gp"]
-                                    [self.rng.random_range(0..11)],
+                                _ => [
+                                    "emd",
+                                    "emd",
+                                    "emd",
+                                    "emd",
+                                    "emd",
+                                    "emd",
+                                    "emd",
+                                    "emd",
+                                    "mp",
+                                    "hosp-trans",
+                                    "gp",
+                                ][self.rng.random_range(0..11)],
                             };
                             self.admit(day, f, drg, None, source);
                         }
@@ -617,13 +636,16 @@ impl Partition<'_, '_> {
         if !dies && disposition != "hosp" {
             let p = logistic(READMISSION.logit(age, n, drg.weight));
             if self.rng.random_bool(p) {
-                let after = 1 + (Exp::new(1.0 / 8.0).expect("a rate").sample(&mut self.rng) as usize).min(29);
+                let after = 1
+                    + (Exp::new(1.0 / 8.0).expect("a rate").sample(&mut self.rng) as usize).min(29);
                 if let Some(queue) = self.pending.get_mut(end_day + after) {
                     queue.push(Pending::Readmission { patient });
                 }
             }
             if drg.surgical
-                && let Some(queue) = self.pending.get_mut(end_day + self.rng.random_range(10..17))
+                && let Some(queue) = self
+                    .pending
+                    .get_mut(end_day + self.rng.random_range(10..17))
             {
                 queue.push(Pending::PostOp {
                     patient,
@@ -919,7 +941,10 @@ impl Partition<'_, '_> {
                     })
                     .into_iter()
                     .collect(),
-                service_provider: Reference::to("Organization", &system.departments[visit.department].id),
+                service_provider: Reference::to(
+                    "Organization",
+                    &system.departments[visit.department].id,
+                ),
             },
         );
         self.out.counts[1] += 1;
@@ -935,12 +960,17 @@ impl Partition<'_, '_> {
                 catalog::GIVEN_NAMES_M
             };
             let given = names[self.rng.random_range(0..names.len())];
-            let family = catalog::FAMILY_NAMES[self.rng.random_range(0..catalog::FAMILY_NAMES.len())];
+            let family =
+                catalog::FAMILY_NAMES[self.rng.random_range(0..catalog::FAMILY_NAMES.len())];
             let birth = first
                 .checked_add_signed(chrono::TimeDelta::days(person.birth_day))
                 .expect("birth dates within the calendar");
             let facility = &ctx.system.facilities[person.facility];
-            let zip = format!("{}{:02}", facility.zip3[(person.zip % 2) as usize], person.zip);
+            let zip = format!(
+                "{}{:02}",
+                facility.zip3[(person.zip % 2) as usize],
+                person.zip
+            );
             fhir::line(
                 &mut self.out.patient,
                 &fhir::Patient {

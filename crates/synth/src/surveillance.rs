@@ -89,7 +89,14 @@ pub fn write(seed: u64, dir: &Path) -> Result<Part, SynthError> {
         })
         .collect();
     let trends: Vec<f64> = (0..n).map(|_| rng.random_range(-0.03..0.03)).collect();
-    let mu = |s: usize, t: usize| mean(populations[s / SYNDROMES.len()], s % SYNDROMES.len(), trends[s], t);
+    let mu = |s: usize, t: usize| {
+        mean(
+            populations[s / SYNDROMES.len()],
+            s % SYNDROMES.len(),
+            trends[s],
+            t,
+        )
+    };
 
     // Series get at most one outbreak in the evaluated years and one in the history.
     let mut order: Vec<usize> = (0..n).collect();
@@ -167,5 +174,7 @@ fn poisson(rng: &mut Rng, mean: f64) -> u64 {
     if mean <= 0.0 {
         return 0;
     }
-    Poisson::new(mean).map(|d| d.sample(rng) as u64).unwrap_or(0)
+    Poisson::new(mean)
+        .map(|d| d.sample(rng) as u64)
+        .unwrap_or(0)
 }

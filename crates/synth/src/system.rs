@@ -397,11 +397,7 @@ impl HealthSystem {
                         },
                     ],
                     active: true,
-                    kind: vec![Concept::new(
-                        fhir::ORG_TYPE,
-                        "prov",
-                        "Healthcare Provider",
-                    )],
+                    kind: vec![Concept::new(fhir::ORG_TYPE, "prov", "Healthcare Provider")],
                     name: f.name,
                     address: vec![fhir::Address {
                         city: Some(f.city),
@@ -424,7 +420,10 @@ impl HealthSystem {
                     kind: vec![Concept::new(fhir::ORG_TYPE, "dept", "Hospital Department")],
                     name: &d.name,
                     address: vec![],
-                    part_of: Some(Reference::to("Organization", &self.facilities[d.facility].id)),
+                    part_of: Some(Reference::to(
+                        "Organization",
+                        &self.facilities[d.facility].id,
+                    )),
                 },
             );
             org_count += 1;
@@ -479,8 +478,16 @@ impl HealthSystem {
                     active: true,
                     practitioner: Reference::to("Practitioner", &p.id),
                     organization: Reference::to("Organization", &self.departments[p.department].id),
-                    code: [Concept::new(fhir::PRACTITIONER_KIND, p.kind.code(), p.kind.code())],
-                    specialty: [Concept::new(fhir::NUCC, p.specialty.code, p.specialty.display)],
+                    code: [Concept::new(
+                        fhir::PRACTITIONER_KIND,
+                        p.kind.code(),
+                        p.kind.code(),
+                    )],
+                    specialty: [Concept::new(
+                        fhir::NUCC,
+                        p.specialty.code,
+                        p.specialty.display,
+                    )],
                 },
             );
         }

@@ -39,7 +39,8 @@ pub fn generated() -> &'static Generated {
 }
 
 pub fn ndjson(dir: &Path, resource: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(dir.join("fhir").join(format!("{resource}.ndjson"))).unwrap();
+    let text =
+        std::fs::read_to_string(dir.join("fhir").join(format!("{resource}.ndjson"))).unwrap();
     text.lines()
         .map(|l| serde_json::from_str(l).expect("each line is one JSON resource"))
         .collect()

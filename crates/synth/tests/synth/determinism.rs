@@ -47,19 +47,36 @@ fn the_same_seed_writes_byte_identical_files_and_another_seed_does_not() {
     let again = run(42, "determinism-b");
     let other = run(43, "determinism-c");
     assert_eq!(first.len(), 35, "{:?}", first.keys().collect::<Vec<_>>());
-    assert_eq!(first.keys().collect::<Vec<_>>(), again.keys().collect::<Vec<_>>());
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        again.keys().collect::<Vec<_>>()
+    );
     for (name, bytes) in &first {
-        assert!(bytes == &again[name], "{name} differs between two runs with seed 42");
+        assert!(
+            bytes == &again[name],
+            "{name} differs between two runs with seed 42"
+        );
     }
-    for name in ["fhir/Encounter.ndjson", "faers/ASCII/DEMO23Q1.txt", "surveillance/weekly.csv", "truth.json"] {
-        assert_ne!(first[name], other[name], "{name} is the same for seeds 42 and 43");
+    for name in [
+        "fhir/Encounter.ndjson",
+        "faers/ASCII/DEMO23Q1.txt",
+        "surveillance/weekly.csv",
+        "truth.json",
+    ] {
+        assert_ne!(
+            first[name], other[name],
+            "{name} is the same for seeds 42 and 43"
+        );
     }
 }
 
 #[test]
 fn an_unknown_scale_and_an_unwritable_folder_are_errors_not_panics() {
     let error = "huge".parse::<synth::Scale>().unwrap_err();
-    assert_eq!(error.to_string(), "unknown scale `huge`: use small, medium or large");
+    assert_eq!(
+        error.to_string(),
+        "unknown scale `huge`: use small, medium or large"
+    );
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("synth-not-a-folder");
     std::fs::write(&file, "x").unwrap();
     let options = Options {

@@ -16,14 +16,24 @@ const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
 
 /// The NPI check written out afresh: Luhn over "80840" and the ten digits.
 fn luhn_npi(npi: &str) -> bool {
-    let digits: Vec<u32> = format!("80840{npi}").chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let digits: Vec<u32> = format!("80840{npi}")
+        .chars()
+        .map(|c| c.to_digit(10).unwrap())
+        .collect();
     let sum: u32 = digits
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { let x = 2 * d; x / 10 + x % 10 } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = 2 * d;
+                x / 10 + x % 10
+            } else {
+                d
+            }
+        })
         .sum();
-    npi.len() == 10 && sum % 10 == 0
+    npi.len() == 10 && sum.is_multiple_of(10)
 }
 
 fn references(value: &Value, out: &mut Vec<String>) {
@@ -69,11 +79,17 @@ fn every_reference_resolves_to_a_resource_written_or_an_npi_that_exists() {
     let mut resources = Vec::new();
     for kind in TYPES {
         let list = ndjson(&g.dir, kind);
-        assert_eq!(list.len() as u64, g.truth.files[&format!("fhir/{kind}.ndjson")]);
+        assert_eq!(
+            list.len() as u64,
+            g.truth.files[&format!("fhir/{kind}.ndjson")]
+        );
         for r in &list {
             assert_eq!(r["resourceType"], kind);
             let id = r["id"].as_str().unwrap().to_string();
-            assert!(ids.entry(kind).or_default().insert(id.clone()), "{kind}/{id} twice");
+            assert!(
+                ids.entry(kind).or_default().insert(id.clone()),
+                "{kind}/{id} twice"
+            );
         }
         resources.extend(list);
     }
@@ -102,7 +118,10 @@ fn every_reference_resolves_to_a_resource_written_or_an_npi_that_exists() {
             }
         }
     }
-    assert!(checked > 100_000 && conditional > 30_000, "{checked} references, {conditional} conditional");
+    assert!(
+        checked > 100_000 && conditional > 30_000,
+        "{checked} references, {conditional} conditional"
+    );
 }
 
 #[test]
@@ -112,11 +131,20 @@ fn encounters_end_after_they_start_and_carry_the_documented_codings() {
     let mut classes: BTreeMap<String, usize> = BTreeMap::new();
     for e in ndjson(&g.dir, "Encounter") {
         let (start, end) = (time(&e["period"]["start"]), time(&e["period"]["end"]));
-        assert!(end > start, "{} ends at {end}, before it starts at {start}", e["id"]);
+        assert!(
+            end > start,
+            "{} ends at {end}, before it starts at {start}",
+            e["id"]
+        );
         let class = e["class"]["code"].as_str().unwrap().to_string();
         if class == "IMP" {
             let drg = &e["type"][0]["coding"][0];
-            assert!(drg["system"].as_str().unwrap().ends_with("MS-DRG-Classifications-and-Software"));
+            assert!(
+                drg["system"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("MS-DRG-Classifications-and-Software")
+            );
             assert!(synth::catalog::drg_by_code(drg["code"].as_str().unwrap()).is_some());
             assert!(e["hospitalization"]["admitSource"]["coding"][0]["code"].is_string());
             assert_eq!(e["diagnosis"][0]["rank"], 1);
@@ -127,11 +155,17 @@ fn encounters_end_after_they_start_and_carry_the_documented_codings() {
     // 30,000 stays asked for: first admissions, readmissions and newborns together.
     let inpatient = classes["IMP"] as f64;
     assert!((inpatient / 30_000.0 - 1.0).abs() < 0.1, "{classes:?}");
-    assert!(classes["EMER"] > 2_700 && classes["OBSENC"] > 100 && classes["AMB"] > 1_000, "{classes:?}");
+    assert!(
+        classes["EMER"] > 2_700 && classes["OBSENC"] > 100 && classes["AMB"] > 1_000,
+        "{classes:?}"
+    );
     // Deaths are recorded on the patient at the time of the expired encounter.
     let deceased = ndjson(&g.dir, "Patient")
         .iter()
         .filter(|p| p["deceasedDateTime"].is_string())
         .count();
-    assert!(deceased as f64 > 0.01 * inpatient && (deceased as f64) < 0.05 * inpatient, "{deceased} deaths");
+    assert!(
+        deceased as f64 > 0.01 * inpatient && (deceased as f64) < 0.05 * inpatient,
+        "{deceased} deaths"
+    );
 }

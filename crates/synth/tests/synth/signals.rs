@@ -35,7 +35,8 @@ fn read_stays() -> Vec<Stay> {
     let births: BTreeMap<String, NaiveDate> = ndjson(&g.dir, "Patient")
         .iter()
         .map(|p| {
-            let birth = NaiveDate::parse_from_str(p["birthDate"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+            let birth =
+                NaiveDate::parse_from_str(p["birthDate"].as_str().unwrap(), "%Y-%m-%d").unwrap();
             (format!("Patient/{}", p["id"].as_str().unwrap()), birth)
         })
         .collect();
@@ -45,7 +46,10 @@ fn read_stays() -> Vec<Stay> {
         let poa = c["extension"][0]["valueCode"].as_str().map(str::to_string);
         conditions.insert(
             format!("Condition/{}", c["id"].as_str().unwrap()),
-            (c["code"]["coding"][0]["code"].as_str().unwrap().to_string(), poa),
+            (
+                c["code"]["coding"][0]["code"].as_str().unwrap().to_string(),
+                poa,
+            ),
         );
     }
     let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
@@ -53,7 +57,9 @@ fn read_stays() -> Vec<Stay> {
         .into_iter()
         .filter(|e| e["class"]["code"] == "IMP")
         .map(|e| {
-            let drg = synth::catalog::drg_by_code(e["type"][0]["coding"][0]["code"].as_str().unwrap()).unwrap();
+            let drg =
+                synth::catalog::drg_by_code(e["type"][0]["coding"][0]["code"].as_str().unwrap())
+                    .unwrap();
             let (start, end) = (time(&e["period"]["start"]), time(&e["period"]["end"]));
             let birth = births[e["subject"]["reference"].as_str().unwrap()];
             let admitted = start.date_naive();
@@ -70,15 +76,25 @@ fn read_stays() -> Vec<Stay> {
                     other => panic!("an inpatient diagnosis with POA {other:?}"),
                 }
             }
-            let npi = e["participant"][0]["individual"]["reference"].as_str().unwrap();
+            let npi = e["participant"][0]["individual"]["reference"]
+                .as_str()
+                .unwrap();
             Stay {
                 age: (admitted - birth).num_days() as f64 / 365.25,
                 comorbidities,
                 weight: drg.weight,
                 surgical: drg.surgical,
                 attending: npi.rsplit('|').next().unwrap().to_string(),
-                department: e["serviceProvider"]["reference"].as_str().unwrap().trim_start_matches("Organization/").to_string(),
-                unit: e["location"][0]["location"]["reference"].as_str().unwrap().trim_start_matches("Location/").to_string(),
+                department: e["serviceProvider"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("Organization/")
+                    .to_string(),
+                unit: e["location"][0]["location"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("Location/")
+                    .to_string(),
                 month: admitted.format("%Y-%m").to_string(),
                 los_days: (end - start).num_minutes() as f64 / 1440.0,
                 gmlos: drg.gmlos,
@@ -91,18 +107,36 @@ fn read_stays() -> Vec<Stay> {
 
 /// The adjusted log odds ratio (and its standard error) of `outcome` for the stays attended by
 /// `npi` against all others, from a logistic model of age, comorbidity count and DRG weight.
-fn adjusted_log_odds_ratio(stays: &[&Stay], npi: &str, outcome: impl Fn(&Stay) -> bool) -> (f64, f64, usize) {
+fn adjusted_log_odds_ratio(
+    stays: &[&Stay],
+    npi: &str,
+    outcome: impl Fn(&Stay) -> bool,
+) -> (f64, f64, usize) {
     let mut values = Vec::with_capacity(stays.len() * 5);
     let mut y = Vec::with_capacity(stays.len());
     let mut cases = 0;
     for s in stays {
         let planted = s.attending == npi;
         cases += planted as usize;
-        values.extend([1.0, s.age, s.comorbidities as f64, s.weight, planted as u8 as f64]);
+        values.extend([
+            1.0,
+            s.age,
+            s.comorbidities as f64,
+            s.weight,
+            planted as u8 as f64,
+        ]);
         y.push(outcome(s) as u8 as f64);
     }
     let design = Design {
-        names: ["(Intercept)", "age", "comorbidities", "drg_weight", "planted"].map(String::from).to_vec(),
+        names: [
+            "(Intercept)",
+            "age",
+            "comorbidities",
+            "drg_weight",
+            "planted",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: stays.len(),
         values,
     };
@@ -123,22 +157,48 @@ fn the_planted_surgeon_and_physician_have_the_planted_adjusted_odds_ratios() {
         .map(|c| c.as_str().unwrap())
         .collect();
     let surgical: Vec<&Stay> = all.iter().filter(|s| s.surgical).collect();
-    let (log_or, se, cases) = adjusted_log_odds_ratio(&surgical, surgeon.ids["npi"].as_str().unwrap(), |s| {
-        s.acquired.iter().any(|c| complications.contains(c.as_str()))
-    });
+    let (log_or, se, cases) =
+        adjusted_log_odds_ratio(&surgical, surgeon.ids["npi"].as_str().unwrap(), |s| {
+            s.acquired
+                .iter()
+                .any(|c| complications.contains(c.as_str()))
+        });
     let planted = surgeon.parameters["odds_ratio"].as_f64().unwrap();
-    println!("surgeon: OR {:.2} (planted {planted}), SE(log OR) {se:.3}, {cases} of {} surgical stays", log_or.exp(), surgical.len());
-    assert!(se < 0.2 && cases > 300, "too few cases to test: SE {se}, {cases} stays");
-    assert!((log_or - planted.ln()).abs() < 3.0 * se, "OR {} is not near {planted}", log_or.exp());
+    println!(
+        "surgeon: OR {:.2} (planted {planted}), SE(log OR) {se:.3}, {cases} of {} surgical stays",
+        log_or.exp(),
+        surgical.len()
+    );
+    assert!(
+        se < 0.2 && cases > 300,
+        "too few cases to test: SE {se}, {cases} stays"
+    );
+    assert!(
+        (log_or - planted.ln()).abs() < 3.0 * se,
+        "OR {} is not near {planted}",
+        log_or.exp()
+    );
     assert!(log_or - 1.96 * se > 0.0, "the surgeon is not flagged");
 
     let physician = signal(&g.truth, "physician-mortality");
     let medical: Vec<&Stay> = all.iter().filter(|s| !s.surgical).collect();
-    let (log_or, se, cases) = adjusted_log_odds_ratio(&medical, physician.ids["npi"].as_str().unwrap(), |s| s.died);
+    let (log_or, se, cases) =
+        adjusted_log_odds_ratio(&medical, physician.ids["npi"].as_str().unwrap(), |s| s.died);
     let planted = physician.parameters["odds_ratio"].as_f64().unwrap();
-    println!("physician: OR {:.2} (planted {planted}), SE(log OR) {se:.3}, {cases} of {} medical stays", log_or.exp(), medical.len());
-    assert!(se < 0.25 && cases > 500, "too few cases to test: SE {se}, {cases} stays");
-    assert!((log_or - planted.ln()).abs() < 3.0 * se, "OR {} is not near {planted}", log_or.exp());
+    println!(
+        "physician: OR {:.2} (planted {planted}), SE(log OR) {se:.3}, {cases} of {} medical stays",
+        log_or.exp(),
+        medical.len()
+    );
+    assert!(
+        se < 0.25 && cases > 500,
+        "too few cases to test: SE {se}, {cases} stays"
+    );
+    assert!(
+        (log_or - planted.ln()).abs() < 3.0 * se,
+        "OR {} is not near {planted}",
+        log_or.exp()
+    );
     assert!(log_or - 1.96 * se > 0.0, "the physician is not flagged");
 }
 
@@ -153,19 +213,32 @@ fn the_infection_cluster_is_the_busiest_unit_month_of_c_difficile() {
     );
     let mut by_unit_month: BTreeMap<(String, String), (u32, u32)> = BTreeMap::new();
     for s in stays() {
-        let cell = by_unit_month.entry((s.unit.clone(), s.month.clone())).or_default();
+        let cell = by_unit_month
+            .entry((s.unit.clone(), s.month.clone()))
+            .or_default();
         cell.0 += 1;
         cell.1 += s.acquired.iter().any(|c| c == code) as u32;
     }
-    let top = by_unit_month.iter().max_by_key(|(_, (_, cases))| *cases).unwrap();
+    let top = by_unit_month
+        .iter()
+        .max_by_key(|(_, (_, cases))| *cases)
+        .unwrap();
     let planted = by_unit_month[&(unit.to_string(), month.to_string())];
     let (stays_else, cases_else) = by_unit_month
         .iter()
         .filter(|((u, m), _)| u == unit && m != month)
         .fold((0, 0), |acc, (_, (n, c))| (acc.0 + n, acc.1 + c));
-    let ratio = (planted.1 as f64 / planted.0 as f64) / (cases_else.max(1) as f64 / stays_else as f64);
-    println!("cluster {unit} {month}: {} cases in {} stays; rate ratio against its other months {ratio:.1}", planted.1, planted.0);
-    assert_eq!(top.0, &(unit.to_string(), month.to_string()), "the busiest unit-month is {top:?}");
+    let ratio =
+        (planted.1 as f64 / planted.0 as f64) / (cases_else.max(1) as f64 / stays_else as f64);
+    println!(
+        "cluster {unit} {month}: {} cases in {} stays; rate ratio against its other months {ratio:.1}",
+        planted.1, planted.0
+    );
+    assert_eq!(
+        top.0,
+        &(unit.to_string(), month.to_string()),
+        "the busiest unit-month is {top:?}"
+    );
     assert!(planted.1 >= 5 && ratio > 5.0);
 }
 
@@ -181,7 +254,8 @@ fn length_of_stay_drifts_up_in_the_planted_department_only() {
     let months_after = |m: &str| {
         let (y, mo) = m.split_once('-').unwrap();
         let (sy, smo) = start.split_once('-').unwrap();
-        (y.parse::<i32>().unwrap() - sy.parse::<i32>().unwrap()) * 12 + mo.parse::<i32>().unwrap() - smo.parse::<i32>().unwrap()
+        (y.parse::<i32>().unwrap() - sy.parse::<i32>().unwrap()) * 12 + mo.parse::<i32>().unwrap()
+            - smo.parse::<i32>().unwrap()
     };
     // Sums of log(LOS / GMLOS), of its square and counts before and after the start month.
     let mut shift: BTreeMap<String, [(f64, f64, f64); 2]> = BTreeMap::new();
@@ -208,10 +282,18 @@ fn length_of_stay_drifts_up_in_the_planted_department_only() {
         let change = mean(after) - mean(before);
         let se = (variance(before) + variance(after)).sqrt();
         if d == department {
-            println!("LOS drift in {d}: mean log LOS up {change:.3} ± {se:.3} (planted {expected:.3})");
-            assert!((change - expected).abs() < 4.0 * se && change > 4.0 * se, "{d}: {change} against {expected}");
+            println!(
+                "LOS drift in {d}: mean log LOS up {change:.3} ± {se:.3} (planted {expected:.3})"
+            );
+            assert!(
+                (change - expected).abs() < 4.0 * se && change > 4.0 * se,
+                "{d}: {change} against {expected}"
+            );
         } else {
-            assert!(change.abs() < 4.0 * se, "{d} drifts by {change} ± {se} without a plant");
+            assert!(
+                change.abs() < 4.0 * se,
+                "{d} drifts by {change} ± {se} without a plant"
+            );
         }
     }
 }

@@ -2,7 +2,9 @@
 //! sensitivity (outbreak weeks alarmed, outbreaks with any alarm) and false-alarm rate per method.
 
 use crate::common::generated;
-use stats::surveillance::{EarsControl, EarsMethod, Evaluation, FarringtonControl, ears_c, farrington_flexible};
+use stats::surveillance::{
+    EarsControl, EarsMethod, Evaluation, FarringtonControl, ears_c, farrington_flexible,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use synth::surveillance::{FIRST_EVALUATED, WEEKS};
 
@@ -28,7 +30,11 @@ fn farrington_noufaily_and_ears_find_the_planted_outbreaks_with_few_false_alarms
     assert!(series.values().all(|c| c.len() == WEEKS));
 
     // Outbreak weeks by series (period indices), and the evaluated outbreaks.
-    let index: BTreeMap<&str, usize> = periods.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = periods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_str(), i))
+        .collect();
     let mut outbreak_weeks: BTreeSet<(String, usize)> = BTreeSet::new();
     let mut evaluated = Vec::new();
     for s in g.truth.of_kind("outbreak") {
@@ -47,13 +53,53 @@ fn farrington_noufaily_and_ears_find_the_planted_outbreaks_with_few_false_alarms
     type Method = (&'static str, Box<dyn Fn(&[f64]) -> Vec<Evaluation>>);
     let range = FIRST_EVALUATED..WEEKS;
     let methods: Vec<Method> = vec![
-        ("farrington", Box::new(move |c| farrington_flexible(c, None, FIRST_EVALUATED..WEEKS, &FarringtonControl::default()).unwrap())),
-        ("noufaily", Box::new(move |c| farrington_flexible(c, None, FIRST_EVALUATED..WEEKS, &FarringtonControl::noufaily()).unwrap())),
-        ("ears-c1", Box::new(move |c| ears_c(c, FIRST_EVALUATED..WEEKS, &EarsControl::new(EarsMethod::C1)).unwrap())),
-        ("ears-c2", Box::new(move |c| ears_c(c, FIRST_EVALUATED..WEEKS, &EarsControl::new(EarsMethod::C2)).unwrap())),
-        ("ears-c3", Box::new(move |c| ears_c(c, FIRST_EVALUATED..WEEKS, &EarsControl::new(EarsMethod::C3)).unwrap())),
+        (
+            "farrington",
+            Box::new(move |c| {
+                farrington_flexible(
+                    c,
+                    None,
+                    FIRST_EVALUATED..WEEKS,
+                    &FarringtonControl::default(),
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            "noufaily",
+            Box::new(move |c| {
+                farrington_flexible(
+                    c,
+                    None,
+                    FIRST_EVALUATED..WEEKS,
+                    &FarringtonControl::noufaily(),
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            "ears-c1",
+            Box::new(move |c| {
+                ears_c(c, FIRST_EVALUATED..WEEKS, &EarsControl::new(EarsMethod::C1)).unwrap()
+            }),
+        ),
+        (
+            "ears-c2",
+            Box::new(move |c| {
+                ears_c(c, FIRST_EVALUATED..WEEKS, &EarsControl::new(EarsMethod::C2)).unwrap()
+            }),
+        ),
+        (
+            "ears-c3",
+            Box::new(move |c| {
+                ears_c(c, FIRST_EVALUATED..WEEKS, &EarsControl::new(EarsMethod::C3)).unwrap()
+            }),
+        ),
     ];
-    println!("{:<11} {:>22} {:>20} {:>22}", "method", "outbreak weeks alarmed", "outbreaks detected", "false-alarm rate");
+    println!(
+        "{:<11} {:>22} {:>20} {:>22}",
+        "method", "outbreak weeks alarmed", "outbreaks detected", "false-alarm rate"
+    );
     let mut results = BTreeMap::new();
     for (name, run) in &methods {
         let mut alarms: BTreeSet<(String, usize)> = BTreeSet::new();
@@ -76,7 +122,11 @@ fn farrington_noufaily_and_ears_find_the_planted_outbreaks_with_few_false_alarms
         let weeks: usize = evaluated.iter().map(|(_, a, b)| b - a + 1).sum();
         let alarmed = evaluated
             .iter()
-            .map(|(s, a, b)| (*a..=*b).filter(|t| alarms.contains(&(s.clone(), *t))).count())
+            .map(|(s, a, b)| {
+                (*a..=*b)
+                    .filter(|t| alarms.contains(&(s.clone(), *t)))
+                    .count()
+            })
             .sum::<usize>();
         let detected = evaluated
             .iter()
