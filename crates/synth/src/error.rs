@@ -6,13 +6,14 @@ use std::path::PathBuf;
 pub enum SynthError {
     #[error("unknown scale `{0}`: use small, medium or large")]
     UnknownScale(String),
-    #[error("{path}: {source}")]
+    /// The reason is the source, which `{:#}` (anyhow) prints after the path.
+    #[error("cannot write {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("cannot write {} as JSON", path.display())]
     Json {
         path: PathBuf,
         #[source]
