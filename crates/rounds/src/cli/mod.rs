@@ -4,6 +4,7 @@ mod audit;
 mod backup;
 mod config;
 pub mod database;
+mod demo;
 mod funnel;
 pub mod io;
 mod migrate;
@@ -34,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web application (first run creates the database and an admin account)
     Serve(serve::ServeArgs),
+    /// Write a synthetic health system with planted signals and their truth (FHIR, FAERS, surveillance)
+    Demo(demo::DemoArgs),
     // Analysis commands (pure statistics over files): one variant per file in cli/.
     /// Funnel plot of groups against overdispersion-adjusted limits (FunnelPlotR's method)
     Funnel(funnel::FunnelArgs),
@@ -67,6 +70,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => io::finish(serve::run(args)),
+        Command::Demo(args) => io::finish(demo::run(args)),
         Command::Funnel(args) => io::finish(funnel::run(args)),
         Command::Riskadj(args) => io::finish(riskadj::run(args)),
         Command::Pv(args) => io::finish(pv::run(args)),
