@@ -38,14 +38,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config, args.demo))
 }
 
+/// The demonstration data, built once per data directory: a small synthetic health system
+/// (`synth`, seed 1) written into the data directory, its organisation, a first screening run
+/// of its FAERS extract queued, and the `demo` account. Returns the account's password.
+async fn prepare_demo(db: &platform::Db, config: &Config) -> anyhow::Result<String> {
+    if !config.data_dir.join("truth.json").exists() {
+        let options = synth::Options::new(1, synth::Scale::Small);
+        let dir = config.data_dir.clone();
+        tokio::task::spawn_blocking(move || synth::generate(&options, &dir))
+            .await?
+            .with_context(|| format!("writing the demo data to {}", config.data_dir.display()))?;
+        let request = serde_json::json!({"requested_by": "demo"}).to_string();
+        platform::jobs::enqueue(db, pharma::job::KIND, &request, platform::time::now()).await?;
+    }
+    platform::demo::seed(db).await?;
+    Ok(platform::demo::demo_account(db).await?)
+}
+
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let (db, first_password) = web::prepare(&config, app::MIGRATIONS).await?;
-    let demo_password = if demo {
-        platform::demo::seed(&db).await?;
-        Some(platform::demo::demo_account(&db).await?)
-    } else {
-        None
-    };
+    let demo_password = if demo { Some(prepare_demo(&db, &config).await?) } else { None };
     let state = app::state(db.clone(), config.clone());
     let router = web::app(app::routes(&state));
     let listener = tokio::net::TcpListener::bind(&config.bind)
