@@ -6,7 +6,7 @@ use platform::migrate::{self, Migration};
 use platform::web::{self, AppState, Routes};
 
 /// Every module's migrations, in the order they apply. A module crate adds its list here.
-pub const MIGRATIONS: &[&[Migration]] = &[migrate::PLATFORM];
+pub const MIGRATIONS: &[&[Migration]] = &[migrate::PLATFORM, clinical::MIGRATIONS];
 
 pub fn routes(state: &AppState) -> Routes {
     web::platform_routes(state)

@@ -1,0 +1,1 @@
+//! Synthea CSV import (to come).

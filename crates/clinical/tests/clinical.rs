@@ -1,0 +1,8 @@
+//! The clinical crate's one integration-test binary. `support` gives every test a fresh database
+//! on each backend available (SQLite always; PostgreSQL when `ROUNDS_TEST_POSTGRES_URL` is set).
+
+#[path = "clinical/support.rs"]
+mod support;
+
+#[path = "clinical/fhir.rs"]
+mod fhir;

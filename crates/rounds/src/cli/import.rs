@@ -1,0 +1,136 @@
+//! `rounds import …`: clinical data into the store, all or nothing (or, with --skip-invalid, the
+//! good records with the bad ones written to a file). Progress on a terminal, a per-type summary
+//! at the end; the run is kept in the import history and audited as `import.run`.
+
+use super::database::{self, DatabaseArgs};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use clinical::import::{self, Options, Summary};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    command: ImportCommand,
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+struct Common {
+    /// The system of record the data comes from; re-importing from the same source updates
+    /// records by their ids instead of adding new ones
+    #[arg(long = "source", value_name = "NAME", default_value = import::DEFAULT_SOURCE)]
+    source: String,
+    /// Load the good records and write the bad ones to --rejects instead of refusing the import
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Where --skip-invalid writes the rejected records (default: rejects.txt)
+    #[arg(long, value_name = "FILE", default_value = "rejects.txt")]
+    rejects: PathBuf,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// FHIR R4: bulk-export NDJSON (.ndjson, .ndjson.gz, one file per type) and Bundles (.json)
+    Fhir {
+        /// Files or directories, in any order
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let (kind, common) = match &args.command {
+        ImportCommand::Fhir { common, .. } => ("fhir", common.clone()),
+    };
+    let mut options = Options {
+        source_system: common.source.clone(),
+        skip_invalid: common.skip_invalid,
+        actor: "console".to_string(),
+        address: "local".to_string(),
+        max_problems: 100,
+        progress: progress(),
+    };
+    let result = database::with_db(&args.db, async |_, db| {
+        Ok(match &args.command {
+            ImportCommand::Fhir { paths, .. } => import::run(db, paths, &mut options).await,
+        })
+    })?;
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[K");
+    }
+    match result {
+        Ok(summary) => report(kind, &summary, &common),
+        Err(clinical::Error::Rejected { summary, problems }) => {
+            eprint!("{}", summary.table());
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            let total = summary.rejected_total();
+            if total > problems.len() as u64 {
+                eprintln!("… and {} more", total - problems.len() as u64);
+            }
+            anyhow::bail!(
+                "import refused, nothing was written: {total} bad record{} (fix them, or load the good ones with --skip-invalid)",
+                if total == 1 { "" } else { "s" }
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn report(kind: &str, summary: &Summary, common: &Common) -> anyhow::Result<()> {
+    if !summary.rejects.is_empty() {
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(&common.rejects).with_context(|| format!("{}: cannot create", common.rejects.display()))?,
+        );
+        for p in &summary.rejects {
+            writeln!(out, "{p}")?;
+        }
+        out.flush()?;
+    }
+    if common.json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+    } else {
+        print!("{}", summary.table());
+        let t = summary.total();
+        let rate = if summary.seconds > 0.0 { t.read as f64 / summary.seconds } else { 0.0 };
+        println!(
+            "{kind} import {} from source '{}' in {:.1} s ({rate:.0} resources/s); outcomes recomputed for {} encounters",
+            summary.run_id.map_or(String::new(), |id| format!("#{id}")),
+            summary.source_system,
+            summary.seconds,
+            summary.outcomes_recomputed
+        );
+    }
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
+    if summary.warning_count > summary.warnings.len() as u64 {
+        eprintln!("warning: … and {} more", summary.warning_count - summary.warnings.len() as u64);
+    }
+    if !summary.rejects.is_empty() {
+        eprintln!("{} rejected records written to {}", summary.rejects.len(), common.rejects.display());
+    }
+    Ok(())
+}
+
+/// Resources and resources/s on stderr when it is a terminal; nothing when piped.
+fn progress() -> Option<Box<dyn FnMut(u64) + Send>> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let started = Instant::now();
+    Some(Box::new(move |n| {
+        let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        eprint!("\r\x1b[K{n} resources, {rate:.0}/s");
+    }))
+}
