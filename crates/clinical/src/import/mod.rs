@@ -170,6 +170,8 @@ pub struct Item {
     pub warnings: Vec<Refused>,
 }
 
+// Records pass through by value once each; boxing them would allocate per record for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Read {
     Item(Item),
     /// A line or file that yields no record; counted as rejected under `kind` when known.

@@ -200,3 +200,171 @@ async fn any_order_of_files_and_gzip_work() {
         assert_eq!(s.total().created, 22, "{}", t.name);
     }
 }
+
+fn append(path: &Path, lines: &[&str]) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for l in lines {
+        text.push_str(l);
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn refused(result: Result<Summary, Error>, name: &str) -> (Summary, Vec<String>) {
+    match result {
+        Err(Error::Rejected { summary, problems }) => (*summary, problems.iter().map(ToString::to_string).collect()),
+        Err(e) => panic!("{name}: expected a refusal, got {e}"),
+        Ok(s) => panic!("{name}: expected a refusal, got {s:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_bad_record_refuses_the_import_and_every_bad_record_is_named() {
+    for t in backends().await {
+        let dir = scratch();
+        let patients = dir.join("Patient.ndjson");
+        append(
+            &patients,
+            &[
+                r#"{"resourceType":"Patient","id":"p4","gender":"female","birthDate":"1950-13-01"}"#,
+                r#"{"resourceType":"Encounter","id":"e9","class":{"code":"IMP"}}"#,
+                r#"{"resourceType":"Patient","id":"#,
+                r#"{"resourceType":"Patient","id":"p3","gender":"male","birthDate":"2001-02-03"}"#,
+            ],
+        );
+        append(
+            &dir.join("Encounter.ndjson"),
+            &[
+                r#"{"resourceType":"Encounter","id":"e6","class":{"code":"IMP"},"subject":{"reference":"Patient/p99"},"period":{"start":"2024-01-02T00:00:00Z"}}"#,
+                r#"{"resourceType":"Encounter","id":"e7","class":{"code":"IMP"},"subject":{"reference":"Patient/p1"},"period":{"start":"2024-01-02T00:00:00Z","end":"2024-01-01T00:00:00Z"}}"#,
+            ],
+        );
+        let (summary, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        let p = patients.display().to_string();
+        let e = dir.join("Encounter.ndjson").display().to_string();
+        assert_eq!(
+            problems,
+            [
+                format!("{p}:4: birthDate: '1950-13-01' is not a date (YYYY-MM-DD)"),
+                format!("{p}:5: resourceType: expected Patient, found 'Encounter'"),
+                format!("{p}:6: json: EOF while parsing a value at column 31"),
+                format!("{p}:7: id: Patient/p3 appears twice with different content"),
+                format!("{e}:6: subject: Patient/p99 is in no file of this import and not in the store"),
+                format!("{e}:7: period.end: 2024-01-01T00:00:00Z is before the start 2024-01-02T00:00:00Z"),
+            ],
+            "{}",
+            t.name
+        );
+        assert_eq!(counts(&summary, "Patient").rejected, 4, "{}", t.name);
+        // Nothing was written, not even the facility; the refusal is in the history and audited.
+        for table in ["SELECT COUNT(*) FROM patients", "SELECT COUNT(*) FROM encounters", "SELECT COUNT(*) FROM facilities"] {
+            assert_eq!(t.number(table).await, 0, "{}: {table}", t.name);
+        }
+        let runs = history::recent(&t.db, 10).await.unwrap();
+        assert_eq!((runs.len(), runs[0].status.as_str(), runs[0].problems), (1, "refused", 6), "{}", t.name);
+        assert_eq!(t.number("SELECT COUNT(*) FROM audit_log WHERE action = 'import.run' AND outcome = 'failure'").await, 1, "{}", t.name);
+
+        // --skip-invalid loads the good ones and lists the bad ones; an encounter of a rejected
+        // patient is rejected in turn.
+        append(&dir.join("Encounter.ndjson"), &[r#"{"resourceType":"Encounter","id":"e8","class":{"code":"AMB"},"subject":{"reference":"Patient/p4"},"period":{"start":"2024-01-02T00:00:00Z"}}"#]);
+        let mut options = Options { skip_invalid: true, ..Options::default() };
+        let s = import::run(&t.db, &[dir], &mut options).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Patient"), tc(7, 3, 0, 0, 4), "{}", t.name);
+        assert_eq!(counts(&s, "Encounter"), tc(8, 5, 0, 0, 3), "{}", t.name);
+        assert_eq!(s.rejects.len(), 7, "{}", t.name);
+        assert!(s.rejects[6].to_string().ends_with(":8: subject: Patient/p4 was rejected, so this record cannot refer to it"), "{}: {}", t.name, s.rejects[6]);
+        assert_eq!(history::recent(&t.db, 1).await.unwrap()[0].status, "partial", "{}", t.name);
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_gzip_and_an_empty_file_are_each_reported() {
+    for t in backends().await {
+        let dir = scratch();
+        let bytes = std::fs::read(dir.join("Condition.ndjson")).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &bytes).unwrap();
+        let gz = gz.finish().unwrap();
+        std::fs::write(dir.join("Condition.ndjson.gz"), &gz[..gz.len() / 2]).unwrap();
+        std::fs::remove_file(dir.join("Condition.ndjson")).unwrap();
+        std::fs::write(dir.join("Procedure.ndjson"), "").unwrap();
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        assert_eq!(problems.len(), 2, "{}: {problems:?}", t.name);
+        // Files are scanned in name order.
+        assert!(problems[0].starts_with(&format!("{}:", dir.join("Condition.ndjson.gz").display())), "{}: {}", t.name, problems[0]);
+        assert!(problems[0].ends_with(": file: the gzip file is cut short (unexpected end of file)"), "{}: {}", t.name, problems[0]);
+        assert_eq!(problems[1], format!("{}:1: file: is empty (no resources)", dir.join("Procedure.ndjson").display()), "{}", t.name);
+        assert_eq!(t.number("SELECT COUNT(*) FROM conditions").await, 0, "{}", t.name);
+    }
+}
+
+#[tokio::test]
+async fn a_synthea_style_export_imports_through_urn_uuids_and_conditional_references() {
+    for t in backends().await {
+        // The patient bundle sorts before the hospital and practitioner bundles it refers to.
+        let dir = fixtures().join("synthea-fhir");
+        let s = import(&t, std::slice::from_ref(&dir)).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Patient"), tc(1, 1, 0, 0, 0), "{}", t.name);
+        assert_eq!(counts(&s, "Encounter"), tc(2, 2, 0, 0, 0), "{}", t.name);
+        assert_eq!(counts(&s, "Condition").created, 1, "{}", t.name);
+        assert_eq!(counts(&s, "Procedure").created, 1, "{}", t.name);
+        assert_eq!(counts(&s, "PractitionerRole").created, 1, "{}", t.name);
+        assert_eq!(s.skipped.get("Observation"), Some(&1), "{}", t.name);
+        assert_eq!(s.skipped.get("Claim"), Some(&1), "{}", t.name);
+        let e = sqlx::query(
+            "SELECT e.class, e.admit_at, f.name, p.npi, pt.zip3, pt.sex FROM encounters e JOIN facilities f ON f.id = e.facility_id \
+             JOIN clinical_practitioners p ON p.id = e.attending_id JOIN patients pt ON pt.id = e.patient_id \
+             WHERE e.source_id = '6f4c1c2e-0e21-4a4e-8a49-1f2b2c3d4e5f'",
+        )
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+        let e: Vec<String> = (0..6).map(|i| e.try_get(i).unwrap()).collect();
+        assert_eq!(e, ["inpatient", "2019-03-04T14:12:44.000000Z", "LOWELL GENERAL HOSPITAL", "9999950540", "018", "female"], "{}", t.name);
+        assert_eq!(
+            text(&t, "SELECT code_system FROM conditions WHERE source_id = $1", "1d3e6c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6").await.as_deref(),
+            Some("http://snomed.info/sct")
+        );
+        let again = import(&t, &[dir]).await.unwrap();
+        assert_eq!((again.total().created, again.total().updated), (0, 0), "{}", t.name);
+    }
+}
+
+mod reader {
+    use clinical::import::fhir::parse_ndjson;
+    use clinical::records::Kind;
+    use proptest::prelude::*;
+
+    fn kinds() -> impl Strategy<Value = Kind> {
+        prop::sample::select(Kind::ALL.to_vec())
+    }
+
+    /// JSON-shaped text built from FHIR-ish pieces, so the mapping code (not only the JSON parser)
+    /// is exercised with odd values.
+    fn fhirish() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            r#""resourceType":"Patient""#, r#""resourceType":"Encounter""#, r#""id":"a""#, r#""id":"""#, r#""id":7"#,
+            r#""birthDate":"2024-02-30""#, r#""birthDate":"1""#, r#""gender":"x""#, r#""class":{"code":"IMP"}"#,
+            r#""class":{}"#, r#""period":{"start":"2024-01-01T00:00:00Z","end":"2023-01-01"}"#, r#""period":{"start":"é"}"#,
+            r#""subject":{"reference":"Patient/"}"#, r#""subject":{"reference":"?"}"#, r#""subject":{"reference":"Practitioner?identifier=|"}"#,
+            r#""code":{"coding":[{"system":"","code":""}]}"#, r#""code":{"coding":[{}]}"#, r#""diagnosis":[{"rank":-1}]"#,
+            r#""type":[{"coding":[{"system":"https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software","code":"ééé"}]}]"#,
+            r#""address":[{"postalCode":"1é3"}]"#, r#""extension":[{"url":"x/poa","valueBoolean":true}]"#, r#""name":null"#,
+        ]);
+        prop::collection::vec(piece, 0..8).prop_map(|p| format!("{{{}}}", p.join(",")))
+    }
+
+    proptest! {
+        #[test]
+        fn no_bytes_make_the_ndjson_reader_panic(kind in kinds(), bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_ndjson(kind, &bytes);
+        }
+
+        #[test]
+        fn no_fhir_shaped_line_makes_the_mapping_panic(kind in kinds(), lines in prop::collection::vec(fhirish(), 1..5)) {
+            let text = lines.join("\n");
+            let results = parse_ndjson(kind, text.as_bytes());
+            prop_assert_eq!(results.len(), lines.len());
+        }
+    }
+}
