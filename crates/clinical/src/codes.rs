@@ -55,12 +55,15 @@ pub fn encounter_class(code: &str) -> Option<&'static str> {
         "VR" | "VIRTUAL" | "TELEHEALTH" => "virtual",
         "FLD" | "FIELD" => "field",
         "PRENC" | "PRE-ADMISSION" => "pre-admission",
+        "SNF" | "SKILLED-NURSING" => "skilled-nursing",
+        "HOSPICE" => "hospice",
         _ => return None,
     })
 }
 
 pub const CLASSES: &[&str] = &[
     "inpatient", "emergency", "observation", "ambulatory", "short-stay", "home-health", "virtual", "field", "pre-admission",
+    "skilled-nursing", "hospice",
 ];
 
 /// HL7 admit-source codes.

@@ -6,3 +6,6 @@ mod support;
 
 #[path = "clinical/fhir.rs"]
 mod fhir;
+
+#[path = "clinical/synthea_csv.rs"]
+mod synthea_csv;

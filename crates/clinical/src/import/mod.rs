@@ -222,6 +222,15 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
         }
     }
 
+    // A file that cannot be read as a whole (unknown layout, empty, not the right format) is
+    // reported on its own: the records of the other files would only add noise about references
+    // to it.
+    if !summary.rejects.is_empty() && !options.skip_invalid {
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.run_id = Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);
+        let problems = summary.rejects.clone();
+        return Err(Error::Rejected { summary: Box::new(summary), problems });
+    }
     let mut tx = db.begin().await?;
     if db.backend == Backend::Postgres {
         // One import at a time: ids are assigned by the importer.

@@ -22,10 +22,19 @@ impl Header {
         self.names.iter().position(|n| n == name)
     }
 
-    /// The columns of `required` that are missing, as a message, or `None` when all are there.
-    pub fn missing(&self, required: &[&str]) -> Option<String> {
-        let missing: Vec<&str> = required.iter().copied().filter(|c| self.find(c).is_none()).collect();
+    /// The columns of `required` (lower case) that are missing, as a message naming them as
+    /// `shown` does (upper case for Synthea's files), or `None` when all are there.
+    pub fn missing_as(&self, required: &[&str], upper: bool) -> Option<String> {
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|c| self.find(c).is_none())
+            .map(|c| if upper { c.to_ascii_uppercase() } else { c.to_string() })
+            .collect();
         (!missing.is_empty()).then(|| format!("missing column{} {}", if missing.len() == 1 { "" } else { "s" }, missing.join(", ")))
+    }
+
+    pub fn missing(&self, required: &[&str]) -> Option<String> {
+        self.missing_as(required, false)
     }
 }
 

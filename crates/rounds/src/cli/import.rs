@@ -45,11 +45,36 @@ enum ImportCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Synthea's CSV export: a directory with patients.csv, encounters.csv, conditions.csv,
+    /// procedures.csv, providers.csv, organizations.csv, payers.csv (any published layout)
+    SyntheaCsv {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Rounds' CSV templates (docs/clinical/csv-templates.md)
+    Csv {
+        #[arg(long, value_enum)]
+        kind: CsvKind,
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CsvKind {
+    /// name,system,code[,description]: replaces each set named in the file
+    ValueSets,
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let (kind, common) = match &args.command {
         ImportCommand::Fhir { common, .. } => ("fhir", common.clone()),
+        ImportCommand::SyntheaCsv { common, .. } => ("synthea-csv", common.clone()),
+        ImportCommand::Csv { common, .. } => ("csv", common.clone()),
     };
     let mut options = Options {
         source_system: common.source.clone(),
@@ -60,15 +85,22 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         progress: progress(),
     };
     let result = database::with_db(&args.db, async |_, db| {
-        Ok(match &args.command {
-            ImportCommand::Fhir { paths, .. } => import::run(db, paths, &mut options).await,
-        })
+        let outcome: Result<Option<Summary>, clinical::Error> = match &args.command {
+            ImportCommand::Fhir { paths, .. } => import::run(db, paths, &mut options).await.map(Some),
+            ImportCommand::SyntheaCsv { dir, .. } => import::synthea::run(db, dir, &mut options).await.map(Some),
+            ImportCommand::Csv { kind: CsvKind::ValueSets, file, .. } => import::template::load_value_sets(db, file, &options).await.map(|(added, removed)| {
+                println!("value sets from {}: {added} codes added, {removed} removed; outcomes recomputed", file.display());
+                None
+            }),
+        };
+        Ok(outcome)
     })?;
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[K");
     }
     match result {
-        Ok(summary) => report(kind, &summary, &common),
+        Ok(None) => Ok(()),
+        Ok(Some(summary)) => report(kind, &summary, &common),
         Err(clinical::Error::Rejected { summary, problems }) => {
             eprint!("{}", summary.table());
             for p in &problems {
