@@ -110,6 +110,9 @@ pub struct Refused {
     pub reason: String,
 }
 
+/// The end of the reason given for a record that refers to a rejected one.
+pub const REJECTED_REFERENCE: &str = " was rejected, so this record cannot refer to it";
+
 fn refused(field: &str, reason: impl Into<String>) -> Refused {
     Refused { field: field.to_string(), reason: reason.into() }
 }
@@ -299,7 +302,7 @@ impl Writer {
             return Ok(k);
         }
         if self.rejected.contains(&k) {
-            return Err(refused(field, format!("{r} was rejected, so this record cannot refer to it")));
+            return Err(refused(field, format!("{r}{REJECTED_REFERENCE}")));
         }
         Err(refused(field, format!("{r} is in no file of this import and not in the store")))
     }

@@ -9,3 +9,6 @@ mod fhir;
 
 #[path = "clinical/synthea_csv.rs"]
 mod synthea_csv;
+
+#[path = "clinical/templates.rs"]
+mod templates;

@@ -252,6 +252,7 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
     )?;
     let mut writer = Writer::open(tx, db.backend, &source, run_id).await?;
     let mut handled: u64 = 0;
+    let mut problem_lines: HashSet<(String, u64)> = HashSet::new();
     for phase in 0..PHASES {
         reader.start(phase)?;
         while let Some(read) = reader.next() {
@@ -275,6 +276,7 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                         c.read += 1;
                         c.rejected += 1;
                         writer.rejected.insert(key(item.kind, &item.id));
+                        problem_lines.insert((file.clone(), item.line));
                         keep(&mut summary, Problem::new(&file, item.line, &refusal.field, refusal.reason), options);
                     }
                     continue;
@@ -299,7 +301,14 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                 Err(refusal) => {
                     summary.counts(item.kind.as_str()).rejected += 1;
                     writer.rejected.insert(key(item.kind, &item.id));
-                    keep(&mut summary, Problem::new(&file, item.line, &refusal.field, refusal.reason), options);
+                    // A record of the same row as a rejected one (a CSV template row stands for
+                    // several) is rejected with it without a second line in the report.
+                    let cascade = refusal.reason.ends_with(crate::store::REJECTED_REFERENCE)
+                        && problem_lines.contains(&(file.clone(), item.line));
+                    if !cascade {
+                        problem_lines.insert((file.clone(), item.line));
+                        keep(&mut summary, Problem::new(&file, item.line, &refusal.field, refusal.reason), options);
+                    }
                 }
             }
             handled += 1;

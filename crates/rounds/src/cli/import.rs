@@ -5,6 +5,7 @@
 use super::database::{self, DatabaseArgs};
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use clinical::import::template::{self, Template};
 use clinical::import::{self, Options, Summary};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -66,6 +67,12 @@ enum ImportCommand {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum CsvKind {
+    /// One row per encounter, with its patient, organisation, attending and principal diagnosis
+    Encounters,
+    /// One row per procedure
+    Procedures,
+    /// One row per diagnosis (condition) of an encounter
+    Diagnoses,
     /// name,system,code[,description]: replaces each set named in the file
     ValueSets,
 }
@@ -88,6 +95,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         let outcome: Result<Option<Summary>, clinical::Error> = match &args.command {
             ImportCommand::Fhir { paths, .. } => import::run(db, paths, &mut options).await.map(Some),
             ImportCommand::SyntheaCsv { dir, .. } => import::synthea::run(db, dir, &mut options).await.map(Some),
+            ImportCommand::Csv { kind: CsvKind::Encounters, file, .. } => template::run(db, Template::Encounters, file, &mut options).await.map(Some),
+            ImportCommand::Csv { kind: CsvKind::Procedures, file, .. } => template::run(db, Template::Procedures, file, &mut options).await.map(Some),
+            ImportCommand::Csv { kind: CsvKind::Diagnoses, file, .. } => template::run(db, Template::Diagnoses, file, &mut options).await.map(Some),
             ImportCommand::Csv { kind: CsvKind::ValueSets, file, .. } => import::template::load_value_sets(db, file, &options).await.map(|(added, removed)| {
                 println!("value sets from {}: {added} codes added, {removed} removed; outcomes recomputed", file.display());
                 None
