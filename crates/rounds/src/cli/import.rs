@@ -43,6 +43,10 @@ enum ImportCommand {
         /// Files or directories, in any order
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Only read and check the files (no database, nothing written): the parse-only floor
+        /// the import benchmark compares against
+        #[arg(long)]
+        parse_only: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -78,6 +82,16 @@ enum CsvKind {
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    if let ImportCommand::Fhir { paths, parse_only: true, .. } = &args.command {
+        let started = Instant::now();
+        let (records, problems) = import::fhir::parse_only(paths)?;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "parsed {records} resources in {seconds:.2} s ({:.0} resources/s), {problems} problems",
+            records as f64 / seconds.max(1e-9)
+        );
+        return Ok(());
+    }
     let (kind, common) = match &args.command {
         ImportCommand::Fhir { common, .. } => ("fhir", common.clone()),
         ImportCommand::SyntheaCsv { common, .. } => ("synthea-csv", common.clone()),
