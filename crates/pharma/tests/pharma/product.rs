@@ -182,11 +182,9 @@ async fn app(test: TestDb, data_dir: &Path) -> TestApp {
         test,
         config,
         |state| {
-            state.with_module(
-                web::nav(),
-                migrations::MIGRATIONS,
-                web::PharmaApi::openapi(),
-            )
+            state
+                .with_migrations(&[migrate::PLATFORM, migrations::MIGRATIONS])
+                .with_module(web::nav(), web::PharmaApi::openapi())
         },
         |state| web::routes(platform::web::platform_routes(state)),
     )

@@ -57,17 +57,16 @@ impl AppState {
         }
     }
 
-    /// Adds a module: its navigation entries, its migrations (checked by `/readyz`) and its API
-    /// document.
-    pub fn with_module(
-        mut self,
-        nav: Vec<NavItem>,
-        migrations: &'static [crate::migrate::Migration],
-        openapi: utoipa::openapi::OpenApi,
-    ) -> AppState {
+    /// Adds a module: its navigation entries and its API document.
+    pub fn with_module(mut self, nav: Vec<NavItem>, openapi: utoipa::openapi::OpenApi) -> AppState {
         Arc::make_mut(&mut self.nav).extend(nav);
-        Arc::make_mut(&mut self.migrations).push(migrations);
         Arc::make_mut(&mut self.openapi).merge(openapi);
+        self
+    }
+
+    /// Every migration the application applies (the platform's and its modules'), for `/readyz`.
+    pub fn with_migrations(mut self, migrations: &[&'static [crate::migrate::Migration]]) -> AppState {
+        self.migrations = Arc::new(migrations.to_vec());
         self
     }
 }

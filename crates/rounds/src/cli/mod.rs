@@ -6,6 +6,7 @@ mod config;
 pub mod database;
 mod demo;
 mod funnel;
+mod import;
 pub mod io;
 mod migrate;
 mod pv;
@@ -50,6 +51,8 @@ pub enum Command {
     Surveil(surveil::SurveilArgs),
 
     // Operations: commands on the database (SQLite in --data-dir, or PostgreSQL).
+    /// Import clinical data (FHIR R4 NDJSON or Bundles, Synthea CSV, Rounds CSV templates)
+    Import(import::ImportArgs),
     /// Manage local accounts: add, list, set roles, reset passwords, disable, enable
     User(user::UserArgs),
     /// Manage API tokens for service accounts: create (shown once), list, revoke
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pv(args) => io::finish(pv::run(args)),
         Command::Spc(args) => io::finish(spc::run(args)),
         Command::Surveil(args) => io::finish(surveil::run(args)),
+        Command::Import(args) => io::finish(import::run(args)),
         Command::User(args) => io::finish(user::run(args)),
         Command::Token(args) => io::finish(token::run(args)),
         Command::Audit(args) => finish_with(audit::run(args)),

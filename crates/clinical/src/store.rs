@@ -1,0 +1,780 @@
+//! Writing records into the store: the upsert by (source system, source id) that makes a
+//! re-import change nothing, reference resolution (by id, by business identifier), the mapping of
+//! Organizations and Locations onto the platform's facilities, departments and units, and batched
+//! inserts. Everything happens inside the caller's transaction; the importer holds the import
+//! lock, so the ids assigned here cannot clash.
+
+use crate::records::{self, Identifier, Kind, Record, Ref, identifier_key, key};
+use crate::{Error, Result};
+use futures_util::TryStreamExt;
+use platform::db::{Backend, Tx};
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+
+/// A value bound into a batched statement.
+#[derive(Clone, Debug)]
+pub enum Val {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Val {
+        Val::Int(v)
+    }
+}
+
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        Val::Text(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::Int(Some(v))
+    }
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::Text(Some(v.to_string()))
+    }
+}
+
+/// Multi-row `INSERT`s: one statement per many rows is what makes a large import fast on both
+/// databases. Identifiers in the statement are the caller's constants.
+pub struct Batch {
+    table: &'static str,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<Val>>,
+    per_statement: usize,
+}
+
+impl Batch {
+    pub fn new(table: &'static str, columns: &'static [&'static str]) -> Batch {
+        Batch { table, columns, rows: Vec::new(), per_statement: (4_000 / columns.len()).clamp(1, 500) }
+    }
+
+    pub async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> Result<()> {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+        if self.rows.len() >= self.per_statement {
+            self.flush(tx).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let width = self.columns.len();
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        for r in 0..self.rows.len() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..width {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", r * width + c + 1));
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in self.rows.drain(..) {
+            for value in row {
+                query = match value {
+                    Val::Int(v) => query.bind(v),
+                    Val::Text(v) => query.bind(v),
+                };
+            }
+        }
+        query.execute(&mut **tx).await?;
+        Ok(())
+    }
+}
+
+/// What writing one record did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// A record that cannot be written: which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub field: String,
+    pub reason: String,
+}
+
+/// The end of the reason given for a record that refers to a rejected one.
+pub const REJECTED_REFERENCE: &str = " was rejected, so this record cannot refer to it";
+
+fn refused(field: &str, reason: impl Into<String>) -> Refused {
+    Refused { field: field.to_string(), reason: reason.into() }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Known {
+    id: i64,
+    hash: i64,
+    seen: bool,
+}
+
+/// What an Organization, Location or PractitionerRole stands for in Rounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    pub facility: Option<i64>,
+    pub department: Option<i64>,
+    pub unit: Option<i64>,
+    pub practitioner: Option<i64>,
+}
+
+/// The tables of importer-assigned ids, by kind (`None`: kept in `clinical_source_refs`).
+fn table(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Practitioner => Some("clinical_practitioners"),
+        Kind::Patient => Some("patients"),
+        Kind::Encounter => Some("encounters"),
+        Kind::Condition => Some("conditions"),
+        Kind::Procedure => Some("procedures"),
+        Kind::Organization | Kind::Location | Kind::PractitionerRole => None,
+    }
+}
+
+const PRACTITIONER_COLUMNS: &[&str] = &["id", "source_system", "source_id", "npi", "name", "content_hash", "import_run_id"];
+const PATIENT_COLUMNS: &[&str] =
+    &["id", "source_system", "source_id", "birth_date", "sex", "zip3", "death_date", "content_hash", "import_run_id"];
+const ENCOUNTER_COLUMNS: &[&str] = &[
+    "id", "source_system", "source_id", "patient_id", "class", "facility_id", "department_id", "unit_id", "attending_id",
+    "admit_at", "discharge_at", "admit_source", "discharge_disposition", "ms_drg", "payer", "cost_cents", "charges_cents",
+    "content_hash", "import_run_id",
+];
+const CONDITION_COLUMNS: &[&str] = &[
+    "id", "source_system", "source_id", "patient_id", "encounter_id", "code_system", "code", "present_on_admission", "rank",
+    "onset_at", "content_hash", "import_run_id",
+];
+const PROCEDURE_COLUMNS: &[&str] = &[
+    "id", "source_system", "source_id", "patient_id", "encounter_id", "code_system", "code", "performed_at", "practitioner_id",
+    "content_hash", "import_run_id",
+];
+
+fn columns(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Practitioner => PRACTITIONER_COLUMNS,
+        Kind::Patient => PATIENT_COLUMNS,
+        Kind::Encounter => ENCOUNTER_COLUMNS,
+        Kind::Condition => CONDITION_COLUMNS,
+        Kind::Procedure => PROCEDURE_COLUMNS,
+        _ => &[],
+    }
+}
+
+/// `UPDATE table SET c2 = $1, … WHERE id = $n` for the columns after `id`, `source_system`,
+/// `source_id`.
+fn update_sql(kind: Kind) -> String {
+    let (Some(table), cols) = (table(kind), columns(kind)) else { return String::new() };
+    let sets: Vec<String> = cols[3..].iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+    format!("UPDATE {table} SET {} WHERE id = ${}", sets.join(", "), cols.len() - 2)
+}
+
+/// Writes records of one source system within one transaction.
+pub struct Writer {
+    pub tx: Tx,
+    backend: Backend,
+    source: String,
+    run_id: i64,
+    known: HashMap<u128, Known>,
+    targets: HashMap<u128, Target>,
+    /// Business identifier → record key.
+    idents: HashMap<u128, u128>,
+    /// Records the reading pass refused (so references to them say so).
+    pub rejected: HashSet<u128>,
+    next_id: HashMap<Kind, i64>,
+    batches: HashMap<Kind, Batch>,
+    stale: HashSet<i64>,
+    pub counts: HashMap<Kind, Counts>,
+}
+
+impl Writer {
+    /// Loads what the store already holds of `source` (ids and content hashes only).
+    pub async fn open(mut tx: Tx, backend: Backend, source: &str, run_id: i64) -> Result<Writer> {
+        let mut known = HashMap::new();
+        let mut next_id = HashMap::new();
+        let mut batches = HashMap::new();
+        for kind in Kind::ALL {
+            let Some(table) = table(kind) else { continue };
+            let sql = format!("SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1");
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source).fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await? {
+                let source_id: String = row.try_get(1)?;
+                known.insert(key(kind, &source_id), Known { id: row.try_get(0)?, hash: row.try_get(2)?, seen: false });
+            }
+            drop(rows);
+            let max: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}")))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            next_id.insert(kind, max + 1);
+            batches.insert(kind, Batch::new(table, columns(kind)));
+        }
+        let mut targets = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT id, resource_type, source_id, content_hash, facility_id, department_id, unit_id, practitioner_id \
+             FROM clinical_source_refs WHERE source_system = $1",
+        )
+        .bind(source)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let kind_name: String = row.try_get(1)?;
+            let Some(kind) = Kind::parse(&kind_name) else { continue };
+            let source_id: String = row.try_get(2)?;
+            let k = key(kind, &source_id);
+            known.insert(k, Known { id: row.try_get(0)?, hash: row.try_get(3)?, seen: false });
+            targets.insert(
+                k,
+                Target {
+                    facility: row.try_get(4)?,
+                    department: row.try_get(5)?,
+                    unit: row.try_get(6)?,
+                    practitioner: row.try_get(7)?,
+                },
+            );
+        }
+        let mut idents = HashMap::new();
+        for row in sqlx::query("SELECT resource_type, system, value, source_id FROM clinical_identifiers WHERE source_system = $1")
+            .bind(source)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let kind_name: String = row.try_get(0)?;
+            let Some(kind) = Kind::parse(&kind_name) else { continue };
+            let (system, value, source_id): (String, String, String) = (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            idents.insert(identifier_key(kind, &system, &value), key(kind, &source_id));
+        }
+        Ok(Writer {
+            tx,
+            backend,
+            source: source.to_string(),
+            run_id,
+            known,
+            targets,
+            idents,
+            rejected: HashSet::new(),
+            next_id,
+            batches,
+            stale: HashSet::new(),
+            counts: HashMap::new(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Does the store (or this import, so far) hold the record?
+    pub fn holds(&self, kind: Kind, source_id: &str) -> bool {
+        self.known.contains_key(&key(kind, source_id))
+    }
+
+    fn record_key(&self, r: &Ref, field: &str) -> std::result::Result<u128, Refused> {
+        let k = match r {
+            Ref::Id(kind, id) => key(*kind, id),
+            Ref::Identifier(kind, system, value) => match self.idents.get(&identifier_key(*kind, system, value)) {
+                Some(k) => *k,
+                None => {
+                    return Err(refused(field, format!("{r} matches no {} in this import or the store", kind.as_str())));
+                }
+            },
+        };
+        if self.known.contains_key(&k) {
+            return Ok(k);
+        }
+        if self.rejected.contains(&k) {
+            return Err(refused(field, format!("{r}{REJECTED_REFERENCE}")));
+        }
+        Err(refused(field, format!("{r} is in no file of this import and not in the store")))
+    }
+
+    fn row_id(&self, r: &Ref, field: &str) -> std::result::Result<i64, Refused> {
+        let k = self.record_key(r, field)?;
+        Ok(self.known[&k].id)
+    }
+
+    fn target(&self, r: &Ref, field: &str) -> std::result::Result<Target, Refused> {
+        let k = self.record_key(r, field)?;
+        Ok(self.targets.get(&k).copied().unwrap_or_default())
+    }
+
+    fn practitioner(&self, r: &Ref, field: &str) -> std::result::Result<i64, Refused> {
+        match r.kind() {
+            Kind::Practitioner => self.row_id(r, field),
+            Kind::PractitionerRole => self
+                .target(r, field)?
+                .practitioner
+                .ok_or_else(|| refused(field, format!("{r} names no practitioner"))),
+            other => Err(refused(field, format!("{r} is a {}, not a Practitioner or PractitionerRole", other.as_str()))),
+        }
+    }
+
+    fn expect(r: &Ref, kind: Kind, field: &str) -> std::result::Result<(), Refused> {
+        if r.kind() == kind {
+            Ok(())
+        } else {
+            Err(refused(field, format!("{r} is not a {}", kind.as_str())))
+        }
+    }
+
+    /// Writes one record (create, update or nothing), or says why it cannot be written. A second
+    /// record with the same id in one import is refused unless identical.
+    pub async fn write(&mut self, source_id: &str, record: &Record) -> Result<std::result::Result<Written, Refused>> {
+        let kind = record.kind();
+        let k = key(kind, source_id);
+        let hash = record.content_hash();
+        let existing = self.known.get(&k).copied();
+        if let Some(known) = existing {
+            if known.seen {
+                return Ok(if known.hash == hash {
+                    Ok(Written::Unchanged)
+                } else {
+                    Err(refused("id", format!("{}/{source_id} appears twice with different content", kind.as_str())))
+                });
+            }
+            if known.hash == hash {
+                self.known.insert(k, Known { seen: true, ..known });
+                self.count(kind, Written::Unchanged);
+                return Ok(Ok(Written::Unchanged));
+            }
+        }
+        let result = match table(kind) {
+            Some(_) => self.write_row(kind, source_id, record, existing.map(|e| e.id)).await?,
+            None => self.write_reference(kind, source_id, record, existing.map(|e| e.id)).await?,
+        };
+        let id = match result {
+            Ok(id) => id,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        self.known.insert(k, Known { id, hash, seen: true });
+        let written = if existing.is_some() { Written::Updated } else { Written::Created };
+        self.count(kind, written);
+        Ok(Ok(written))
+    }
+
+    fn count(&mut self, kind: Kind, written: Written) {
+        let c = self.counts.entry(kind).or_default();
+        match written {
+            Written::Created => c.created += 1,
+            Written::Updated => c.updated += 1,
+            Written::Unchanged => c.unchanged += 1,
+        }
+    }
+
+    /// The values of a row-table record after `id`, `source_system`, `source_id` (in `columns`
+    /// order), with the patient it concerns.
+    fn values(&self, record: &Record) -> std::result::Result<(Vec<Val>, Option<i64>), Refused> {
+        let text = |v: &Option<String>| Val::Text(v.clone());
+        let run = Val::from(self.run_id);
+        Ok(match record {
+            Record::Practitioner(p) => {
+                (vec![text(&p.npi), p.name.as_str().into(), record.content_hash().into(), run], None)
+            }
+            Record::Patient(p) => (
+                vec![
+                    text(&p.birth_date),
+                    p.sex.into(),
+                    text(&p.zip3),
+                    text(&p.death_date),
+                    record.content_hash().into(),
+                    run,
+                ],
+                None,
+            ),
+            Record::Encounter(e) => {
+                Self::expect(&e.patient, Kind::Patient, "subject")?;
+                let patient = self.row_id(&e.patient, "subject")?;
+                let location = match &e.location {
+                    Some(r) => {
+                        Self::expect(r, Kind::Location, "location")?;
+                        self.target(r, "location")?
+                    }
+                    None => Target::default(),
+                };
+                let provider = match &e.service_provider {
+                    Some(r) => {
+                        Self::expect(r, Kind::Organization, "serviceProvider")?;
+                        self.target(r, "serviceProvider")?
+                    }
+                    None => Target::default(),
+                };
+                let attending = e.attending.as_ref().map(|r| self.practitioner(r, "participant")).transpose()?;
+                (
+                    vec![
+                        patient.into(),
+                        e.class.into(),
+                        provider.facility.or(location.facility).into(),
+                        provider.department.or(location.department).into(),
+                        location.unit.into(),
+                        attending.into(),
+                        e.admit_at.as_str().into(),
+                        text(&e.discharge_at),
+                        text(&e.admit_source),
+                        text(&e.discharge_disposition),
+                        text(&e.ms_drg),
+                        text(&e.payer),
+                        e.cost_cents.into(),
+                        e.charges_cents.into(),
+                        record.content_hash().into(),
+                        run,
+                    ],
+                    Some(patient),
+                )
+            }
+            Record::Condition(c) => {
+                Self::expect(&c.patient, Kind::Patient, "subject")?;
+                let patient = self.row_id(&c.patient, "subject")?;
+                let encounter = match &c.encounter {
+                    Some(r) => {
+                        Self::expect(r, Kind::Encounter, "encounter")?;
+                        Some(self.row_id(r, "encounter")?)
+                    }
+                    None => None,
+                };
+                (
+                    vec![
+                        patient.into(),
+                        encounter.into(),
+                        c.code_system.as_str().into(),
+                        c.code.as_str().into(),
+                        Val::Text(c.present_on_admission.map(str::to_string)),
+                        c.rank.into(),
+                        text(&c.onset_at),
+                        record.content_hash().into(),
+                        run,
+                    ],
+                    Some(patient),
+                )
+            }
+            Record::Procedure(p) => {
+                Self::expect(&p.patient, Kind::Patient, "subject")?;
+                let patient = self.row_id(&p.patient, "subject")?;
+                let encounter = match &p.encounter {
+                    Some(r) => {
+                        Self::expect(r, Kind::Encounter, "encounter")?;
+                        Some(self.row_id(r, "encounter")?)
+                    }
+                    None => None,
+                };
+                let performer = p.performer.as_ref().map(|r| self.practitioner(r, "performer")).transpose()?;
+                (
+                    vec![
+                        patient.into(),
+                        encounter.into(),
+                        p.code_system.as_str().into(),
+                        p.code.as_str().into(),
+                        text(&p.performed_at),
+                        performer.into(),
+                        record.content_hash().into(),
+                        run,
+                    ],
+                    Some(patient),
+                )
+            }
+            _ => (Vec::new(), None),
+        })
+    }
+
+    async fn write_row(&mut self, kind: Kind, source_id: &str, record: &Record, existing: Option<i64>) -> Result<std::result::Result<i64, Refused>> {
+        let (values, patient) = match self.values(record) {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let id = match existing {
+            Some(id) => {
+                let sql = update_sql(kind);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for value in values {
+                    query = match value {
+                        Val::Int(v) => query.bind(v),
+                        Val::Text(v) => query.bind(v),
+                    };
+                }
+                query.bind(id).execute(&mut *self.tx).await?;
+                id
+            }
+            None => {
+                let next = self.next_id.entry(kind).or_insert(1);
+                let id = *next;
+                *next += 1;
+                let mut row = Vec::with_capacity(values.len() + 3);
+                row.push(Val::from(id));
+                row.push(self.source.as_str().into());
+                row.push(source_id.into());
+                row.extend(values);
+                if let Some(batch) = self.batches.get_mut(&kind) {
+                    batch.push(&mut self.tx, row).await?;
+                }
+                id
+            }
+        };
+        match (kind, patient) {
+            (Kind::Patient, _) => {
+                self.stale.insert(id);
+            }
+            (_, Some(patient)) => {
+                self.stale.insert(patient);
+            }
+            _ => {}
+        }
+        if let Record::Practitioner(p) = record {
+            self.identifiers(Kind::Practitioner, source_id, &p.identifiers).await?;
+        }
+        Ok(Ok(id))
+    }
+
+    async fn identifiers(&mut self, kind: Kind, source_id: &str, identifiers: &[Identifier]) -> Result<()> {
+        for i in identifiers {
+            sqlx::query(
+                "INSERT INTO clinical_identifiers (source_system, resource_type, system, value, source_id) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (source_system, resource_type, system, value) DO UPDATE SET source_id = excluded.source_id",
+            )
+            .bind(&self.source)
+            .bind(kind.as_str())
+            .bind(&i.system)
+            .bind(&i.value)
+            .bind(source_id)
+            .execute(&mut *self.tx)
+            .await?;
+            self.idents.insert(identifier_key(kind, &i.system, &i.value), key(kind, source_id));
+        }
+        Ok(())
+    }
+
+    /// Organizations, Locations and PractitionerRoles: find or create what they stand for, and
+    /// remember it in `clinical_source_refs`.
+    async fn write_reference(&mut self, kind: Kind, source_id: &str, record: &Record, existing: Option<i64>) -> Result<std::result::Result<i64, Refused>> {
+        let (target, identifiers) = match record {
+            Record::Organization(o) => match self.organization(o).await? {
+                Ok(t) => (t, &o.identifiers),
+                Err(r) => return Ok(Err(r)),
+            },
+            Record::Location(l) => match self.location(l).await? {
+                Ok(t) => (t, &l.identifiers),
+                Err(r) => return Ok(Err(r)),
+            },
+            Record::PractitionerRole(r) => match self.practitioner(&r.practitioner, "practitioner") {
+                Ok(p) => (Target { practitioner: Some(p), ..Target::default() }, &r.identifiers),
+                Err(refusal) => return Ok(Err(refusal)),
+            },
+            _ => return Ok(Err(refused("resourceType", "is not stored"))),
+        };
+        let hash = record.content_hash();
+        let id = match existing {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE clinical_source_refs SET facility_id = $1, department_id = $2, unit_id = $3, practitioner_id = $4, \
+                     content_hash = $5, import_run_id = $6 WHERE id = $7",
+                )
+                .bind(target.facility)
+                .bind(target.department)
+                .bind(target.unit)
+                .bind(target.practitioner)
+                .bind(hash)
+                .bind(self.run_id)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+                id
+            }
+            None => sqlx::query(
+                "INSERT INTO clinical_source_refs (source_system, resource_type, source_id, facility_id, department_id, unit_id, \
+                 practitioner_id, content_hash, import_run_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(&self.source)
+            .bind(kind.as_str())
+            .bind(source_id)
+            .bind(target.facility)
+            .bind(target.department)
+            .bind(target.unit)
+            .bind(target.practitioner)
+            .bind(hash)
+            .bind(self.run_id)
+            .fetch_one(&mut *self.tx)
+            .await?
+            .try_get(0)?,
+        };
+        self.targets.insert(key(kind, source_id), target);
+        let identifiers = identifiers.clone();
+        self.identifiers(kind, source_id, &identifiers).await?;
+        Ok(Ok(id))
+    }
+
+    async fn organization(&mut self, o: &records::Organization) -> Result<std::result::Result<Target, Refused>> {
+        let now = platform::time::now_text();
+        if o.payer {
+            return Ok(Ok(Target::default()));
+        }
+        if let Some(parent) = &o.department_of {
+            let facility = match self.target(parent, "partOf") {
+                Ok(Target { facility: Some(f), department: None, .. }) => f,
+                Ok(_) => return Ok(Err(refused("partOf", format!("{parent} is not a facility")))),
+                Err(r) => return Ok(Err(r)),
+            };
+            let found = sqlx::query("SELECT id FROM departments WHERE facility_id = $1 AND name = $2")
+                .bind(facility)
+                .bind(&o.name)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            let department: i64 = match found {
+                Some(row) => row.try_get(0)?,
+                None => sqlx::query(
+                    "INSERT INTO departments (facility_id, name, service_line, created_at, updated_at) VALUES ($1, $2, '', $3, $3) RETURNING id",
+                )
+                .bind(facility)
+                .bind(&o.name)
+                .bind(&now)
+                .fetch_one(&mut *self.tx)
+                .await?
+                .try_get(0)?,
+            };
+            return Ok(Ok(Target { facility: Some(facility), department: Some(department), ..Target::default() }));
+        }
+        let mut found = None;
+        if let Some(ccn) = &o.ccn {
+            found = sqlx::query("SELECT id FROM facilities WHERE ccn = $1").bind(ccn).fetch_optional(&mut *self.tx).await?;
+        }
+        if found.is_none() {
+            found = match sqlx::query("SELECT id, ccn FROM facilities WHERE name = $1").bind(&o.name).fetch_optional(&mut *self.tx).await? {
+                Some(row) => {
+                    let their: Option<String> = row.try_get(1)?;
+                    if let (Some(theirs), Some(ours)) = (&their, &o.ccn) {
+                        return Ok(Err(refused(
+                            "identifier",
+                            format!("the facility named '{}' has CCN {theirs}, not {ours}", o.name),
+                        )));
+                    }
+                    Some(row)
+                }
+                None => None,
+            };
+        }
+        let facility: i64 = match found {
+            Some(row) => row.try_get(0)?,
+            None => sqlx::query(
+                "INSERT INTO facilities (name, ccn, city, state, created_at, updated_at) VALUES ($1, $2, '', '', $3, $3) RETURNING id",
+            )
+            .bind(&o.name)
+            .bind(o.ccn.clone())
+            .bind(&now)
+            .fetch_one(&mut *self.tx)
+            .await?
+            .try_get(0)?,
+        };
+        Ok(Ok(Target { facility: Some(facility), ..Target::default() }))
+    }
+
+    async fn location(&mut self, l: &records::Location) -> Result<std::result::Result<Target, Refused>> {
+        let org = match &l.organization {
+            Some(r) => {
+                if let Err(refusal) = Self::expect(r, Kind::Organization, "managingOrganization") {
+                    return Ok(Err(refusal));
+                }
+                match self.target(r, "managingOrganization") {
+                    Ok(t) => t,
+                    Err(refusal) => return Ok(Err(refusal)),
+                }
+            }
+            None => Target::default(),
+        };
+        let Some(kind) = l.unit_kind else {
+            return Ok(Ok(Target { facility: org.facility, department: org.department, ..Target::default() }));
+        };
+        let Some(facility) = org.facility else {
+            return Ok(Err(refused("managingOrganization", "a ward needs the facility that manages it")));
+        };
+        let found = sqlx::query("SELECT id FROM units WHERE facility_id = $1 AND name = $2")
+            .bind(facility)
+            .bind(&l.name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let unit: i64 = match found {
+            Some(row) => row.try_get(0)?,
+            None => sqlx::query(
+                "INSERT INTO units (facility_id, department_id, name, kind, beds, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
+            )
+            .bind(facility)
+            .bind(org.department)
+            .bind(&l.name)
+            .bind(kind)
+            .bind(platform::time::now_text())
+            .fetch_one(&mut *self.tx)
+            .await?
+            .try_get(0)?,
+        };
+        Ok(Ok(Target { facility: Some(facility), department: org.department, unit: Some(unit), practitioner: None }))
+    }
+
+    /// Writes what is still batched; call at the end of each phase, before records that refer to
+    /// those just written.
+    pub async fn flush(&mut self) -> Result<()> {
+        for kind in Kind::ALL {
+            if let Some(batch) = self.batches.get_mut(&kind) {
+                batch.flush(&mut self.tx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks every patient stale (value sets changed, so every outcome may have).
+    pub async fn all_stale(&mut self) -> Result<()> {
+        sqlx::query("INSERT INTO clinical_stale_patients (patient_id) SELECT id FROM patients")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Flushes, sets principal diagnoses and recomputes the outcomes of the patients touched;
+    /// returns the transaction for the caller to audit and commit.
+    pub async fn finish(mut self) -> Result<(Tx, u64)> {
+        self.flush().await?;
+        let mut stale: Vec<i64> = self.stale.drain().collect();
+        stale.sort_unstable();
+        let mut batch = Batch::new("clinical_stale_patients", &["patient_id"]);
+        let existing: HashSet<i64> = sqlx::query("SELECT patient_id FROM clinical_stale_patients")
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        for id in stale.into_iter().filter(|id| !existing.contains(id)) {
+            batch.push(&mut self.tx, vec![id.into()]).await?;
+        }
+        batch.flush(&mut self.tx).await?;
+        sqlx::query(
+            "UPDATE encounters SET \
+             principal_dx_system = (SELECT c.code_system FROM conditions c WHERE c.encounter_id = encounters.id AND c.rank = 1 ORDER BY c.id LIMIT 1), \
+             principal_dx_code = (SELECT c.code FROM conditions c WHERE c.encounter_id = encounters.id AND c.rank = 1 ORDER BY c.id LIMIT 1) \
+             WHERE patient_id IN (SELECT patient_id FROM clinical_stale_patients)",
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        let recomputed = crate::outcomes::recompute_stale(&mut self.tx).await?;
+        Ok((self.tx, recomputed))
+    }
+}
+
+impl From<Refused> for Error {
+    fn from(r: Refused) -> Error {
+        Error::Invalid(format!("{}: {}", r.field, r.reason))
+    }
+}
