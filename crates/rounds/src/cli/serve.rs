@@ -39,19 +39,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The demonstration data, built once per data directory: a small synthetic health system
-/// (`synth`, seed 1) written into the data directory, its organisation, a first screening run
-/// of its FAERS extract queued, and the `demo` account. Returns the account's password.
+/// (`synth`, seed 1) written into the data directory, its FHIR export imported through the
+/// normal import path (which brings the organisation), a first screening of its FAERS extract
+/// queued, and the `demo` account. Returns the account's password.
 async fn prepare_demo(db: &platform::Db, config: &Config) -> anyhow::Result<String> {
-    if !config.data_dir.join("truth.json").exists() {
+    let dir = config.data_dir.clone();
+    if !dir.join("truth.json").exists() {
         let options = synth::Options::new(1, synth::Scale::Small);
-        let dir = config.data_dir.clone();
-        tokio::task::spawn_blocking(move || synth::generate(&options, &dir))
+        let out = dir.clone();
+        tokio::task::spawn_blocking(move || synth::generate(&options, &out))
             .await?
-            .with_context(|| format!("writing the demo data to {}", config.data_dir.display()))?;
+            .with_context(|| format!("writing the demo data to {}", dir.display()))?;
         let request = serde_json::json!({"requested_by": "demo"}).to_string();
         platform::jobs::enqueue(db, pharma::job::KIND, &request, platform::time::now()).await?;
     }
-    platform::demo::seed(db).await?;
+    if platform::org::facilities(db).await?.is_empty() {
+        println!("Importing the demo health system (FHIR) …");
+        let mut options = clinical::import::Options { actor: "demo".into(), ..Default::default() };
+        let summary = clinical::import::run(db, &[dir.join("fhir")], &mut options)
+            .await
+            .context("importing the demo health system")?;
+        println!("{} records imported", summary.read_total());
+    }
     Ok(platform::demo::demo_account(db).await?)
 }
 
