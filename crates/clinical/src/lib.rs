@@ -3,6 +3,7 @@
 //! NDJSON and Bundles, Synthea CSV, Rounds' own CSV templates). Quality, staff and strategy read
 //! what this crate stores; they never write it.
 
+pub mod browse;
 pub mod codes;
 pub mod error;
 pub mod history;
@@ -11,6 +12,7 @@ pub mod outcomes;
 pub mod records;
 pub mod store;
 pub mod value_sets;
+pub mod web;
 
 pub use error::{Error, Result};
 

@@ -12,3 +12,6 @@ mod synthea_csv;
 
 #[path = "clinical/templates.rs"]
 mod templates;
+
+#[path = "clinical/web.rs"]
+mod web;

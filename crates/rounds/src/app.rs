@@ -9,17 +9,24 @@ use platform::web::{self, AppState, Routes};
 use utoipa::OpenApi;
 
 /// Every module's migrations, in the order they apply. A module crate adds its list here.
-pub const MIGRATIONS: &[&[Migration]] = &[migrate::PLATFORM, clinical::MIGRATIONS, pharma::migrations::MIGRATIONS];
+pub const MIGRATIONS: &[&[Migration]] = &[
+    migrate::PLATFORM,
+    clinical::MIGRATIONS,
+    pharma::migrations::MIGRATIONS,
+];
 
 /// The application state with every module's navigation, migrations and API document.
 pub fn state(db: Db, config: Config) -> AppState {
     AppState::new(db, config)
         .with_migrations(MIGRATIONS)
+        .with_module(clinical::web::nav(), clinical::web::ClinicalApi::openapi())
         .with_module(pharma::web::nav(), pharma::web::PharmaApi::openapi())
 }
 
 pub fn routes(state: &AppState) -> Routes {
-    pharma::web::routes(web::platform_routes(state))
+    let routes = web::platform_routes(state);
+    let routes = clinical::web::routes(routes);
+    pharma::web::routes(routes)
 }
 
 pub fn jobs(config: &Config) -> Registry {
