@@ -43,7 +43,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
-    let state = AppState::new(db.clone(), config.clone());
+    let mut state = AppState::new(db.clone(), config.clone());
+    // /readyz compares the database with every module's migrations, not the platform's alone.
+    state.migrations = std::sync::Arc::new(app::MIGRATIONS.to_vec());
     let router = web::app(app::routes(&state));
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
