@@ -421,7 +421,7 @@ fn the_commands_work_on_postgresql() {
     let env = [("ROUNDS_DATABASE_URL", url.as_str())];
     let pg = |args: &[&str], stdin: Option<&str>| run(&dir.0, args, stdin, &env);
 
-    assert_eq!(pg(&["migrate"], None).stdout, "applied 1 migration\n");
+    assert_eq!(pg(&["migrate"], None).stdout, "applied 2 migrations\n");
     let add = pg(&["user", "add", "dr.okafor", "--role", "cmo", "--password-stdin"], Some("correct horse battery\n"));
     assert_eq!((add.code, add.stdout.as_str()), (0, "created user 'dr.okafor' with roles cmo\n"), "{add:?}");
     let list = pg(&["user", "list"], None);
