@@ -7,7 +7,7 @@
 use crate::store::Batch;
 use crate::value_sets::{self, ValueSets};
 use chrono::NaiveDate;
-use platform::db::Tx;
+use platform::db::{Backend, Tx};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -150,7 +150,7 @@ pub fn compute(death_date: Option<&str>, stays: &[Stay], diagnoses: &[Diagnosis]
 
 /// Recomputes the outcomes of every patient in `clinical_stale_patients`, then empties it.
 /// Returns how many encounters were recomputed.
-pub async fn recompute_stale(tx: &mut Tx) -> crate::Result<u64> {
+pub async fn recompute_stale(tx: &mut Tx, backend: Backend) -> crate::Result<u64> {
     const CHUNK: i64 = 2_000;
     let sets = value_sets::load(tx).await?;
     let mut done = 0;
@@ -166,7 +166,7 @@ pub async fn recompute_stale(tx: &mut Tx) -> crate::Result<u64> {
             .collect::<Result<_, _>>()?;
         let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else { break };
         after = hi;
-        done += recompute_range(tx, lo, hi, &sets).await?;
+        done += recompute_range(tx, backend, lo, hi, &sets).await?;
     }
     sqlx::query("DELETE FROM clinical_stale_patients").execute(&mut **tx).await?;
     Ok(done)
@@ -174,7 +174,7 @@ pub async fn recompute_stale(tx: &mut Tx) -> crate::Result<u64> {
 
 const STALE_IN: &str = "IN (SELECT patient_id FROM clinical_stale_patients WHERE patient_id BETWEEN $1 AND $2)";
 
-async fn recompute_range(tx: &mut Tx, lo: i64, hi: i64, sets: &ValueSets) -> crate::Result<u64> {
+async fn recompute_range(tx: &mut Tx, backend: Backend, lo: i64, hi: i64, sets: &ValueSets) -> crate::Result<u64> {
     let q = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi);
     for table in ["encounter_complications WHERE encounter_id IN (SELECT id FROM encounters WHERE patient_id", "encounter_outcomes WHERE (patient_id"] {
         q(format!("DELETE FROM {table} {STALE_IN})")).execute(&mut **tx).await?;
@@ -230,13 +230,14 @@ async fn recompute_range(tx: &mut Tx, lo: i64, hi: i64, sets: &ValueSets) -> cra
         });
     }
     let mut outcomes = Batch::new(
+        backend,
         "encounter_outcomes",
         &[
             "encounter_id", "patient_id", "los_days", "los_hours", "in_hospital_death", "readmission_index", "readmitted_30",
             "readmission_encounter_id", "or_procedure", "return_to_or_30", "complications",
         ],
     );
-    let mut complications = Batch::new("encounter_complications", &["encounter_id", "value_set", "condition_id"]);
+    let mut complications = Batch::new(backend, "encounter_complications", &["encounter_id", "value_set", "condition_id"]);
     let mut count = 0;
     let mut patients: Vec<&i64> = stays.keys().collect();
     patients.sort();

@@ -261,10 +261,9 @@ pub fn parse_date(text: &str) -> Result<String, String> {
         10 => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| bad())?,
         7 => NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d").map_err(|_| bad())?,
         4 => NaiveDate::parse_from_str(&format!("{t}-01-01"), "%Y-%m-%d").map_err(|_| bad())?,
-        _ => {
-            // A dateTime where a date is expected: keep its date.
-            return parse_datetime(t).map(|s| s[..10].to_string()).map_err(|_| bad());
-        }
+        // A dateTime where a date is expected: keep its date.
+        n if n > 10 => return parse_datetime(t).map(|s| s[..10].to_string()).map_err(|_| bad()),
+        _ => return Err(bad()),
     };
     Ok(date.format("%Y-%m-%d").to_string())
 }
@@ -340,6 +339,9 @@ mod tests {
         assert_eq!(parse_datetime_with("2024-03-01 08:30:00", true).unwrap(), "2024-03-01T08:30:00.000000Z");
         assert!(parse_date("2024-02-30").is_err());
         assert!(parse_date("01/03/2024").is_err());
+        // Short malformed values once sent the two parsers round each other for ever.
+        assert!(parse_date("19-01-01").is_err());
+        assert!(parse_datetime("19-01-01").is_err());
     }
 
     #[test]

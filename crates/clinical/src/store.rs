@@ -42,9 +42,13 @@ impl From<&str> for Val {
     }
 }
 
+/// Bound parameters per batched statement.
+const PARAMETERS: usize = 4_000;
+
 /// Multi-row `INSERT`s: one statement per many rows is what makes a large import fast on both
 /// databases. Identifiers in the statement are the caller's constants.
 pub struct Batch {
+    backend: Backend,
     table: &'static str,
     columns: &'static [&'static str],
     rows: Vec<Vec<Val>>,
@@ -52,8 +56,8 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn new(table: &'static str, columns: &'static [&'static str]) -> Batch {
-        Batch { table, columns, rows: Vec::new(), per_statement: (4_000 / columns.len()).clamp(1, 500) }
+    pub fn new(backend: Backend, table: &'static str, columns: &'static [&'static str]) -> Batch {
+        Batch { backend, table, columns, rows: Vec::new(), per_statement: (PARAMETERS / columns.len()).clamp(1, 500) }
     }
 
     pub async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> Result<()> {
@@ -77,7 +81,13 @@ impl Batch {
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("${}", r * width + c + 1));
+                // SQLite gets anonymous `?`s: sqlx looks a named parameter's name up on every bind,
+                // and SQLite finds a name by scanning the statement's list, so `$n` costs time
+                // quadratic in the number of parameters.
+                match self.backend {
+                    Backend::Sqlite => sql.push('?'),
+                    Backend::Postgres => sql.push_str(&format!("${}", r * width + c + 1)),
+                }
             }
             sql.push(')');
         }
@@ -226,7 +236,7 @@ impl Writer {
                 .await?
                 .try_get(0)?;
             next_id.insert(kind, max + 1);
-            batches.insert(kind, Batch::new(table, columns(kind)));
+            batches.insert(kind, Batch::new(backend, table, columns(kind)));
         }
         let mut targets = HashMap::new();
         let rows = sqlx::query(
@@ -749,7 +759,7 @@ impl Writer {
         self.flush().await?;
         let mut stale: Vec<i64> = self.stale.drain().collect();
         stale.sort_unstable();
-        let mut batch = Batch::new("clinical_stale_patients", &["patient_id"]);
+        let mut batch = Batch::new(self.backend, "clinical_stale_patients", &["patient_id"]);
         let existing: HashSet<i64> = sqlx::query("SELECT patient_id FROM clinical_stale_patients")
             .fetch_all(&mut *self.tx)
             .await?
@@ -768,7 +778,7 @@ impl Writer {
         )
         .execute(&mut *self.tx)
         .await?;
-        let recomputed = crate::outcomes::recompute_stale(&mut self.tx).await?;
+        let recomputed = crate::outcomes::recompute_stale(&mut self.tx, self.backend).await?;
         Ok((self.tx, recomputed))
     }
 }

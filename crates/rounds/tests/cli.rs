@@ -820,7 +820,17 @@ fn the_commands_work_on_postgresql() {
     let env = [("ROUNDS_DATABASE_URL", url.as_str())];
     let pg = |args: &[&str], stdin: Option<&str>| run(&dir.0, args, stdin, &env);
 
-    assert_eq!(pg(&["migrate"], None).stdout, "applied 1 migration\n");
+    let migrated = pg(&["migrate"], None).stdout;
+    assert!(
+        migrated.starts_with("applied ")
+            && migrated.ends_with(" migrations\n")
+            && migrated != "applied 0 migrations\n",
+        "{migrated}"
+    );
+    assert_eq!(
+        pg(&["migrate", "--check"], None).stdout,
+        "the database is up to date\n"
+    );
     let add = pg(
         &[
             "user",

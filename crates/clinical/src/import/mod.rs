@@ -156,7 +156,10 @@ impl Summary {
     }
 
     fn counts(&mut self, kind: &str) -> &mut TypeCounts {
-        self.types.entry(kind.to_string()).or_default()
+        if !self.types.contains_key(kind) {
+            self.types.insert(kind.to_string(), TypeCounts::default());
+        }
+        self.types.get_mut(kind).expect("inserted above")
     }
 }
 
@@ -266,11 +269,12 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                 }
                 Read::Item(item) => item,
             };
-            let file = summary.files.get(item.file).cloned().unwrap_or_default();
+            let file_name = |summary: &Summary| summary.files.get(item.file).cloned().unwrap_or_default();
             let record = match item.record {
                 Ok(record) if record.phase() == phase => record,
                 Ok(_) => continue,
                 Err(refusal) => {
+                    let file = file_name(&summary);
                     if problems_seen.insert((file.clone(), item.line, refusal.field.clone())) {
                         let c = summary.counts(item.kind.as_str());
                         c.read += 1;
@@ -283,6 +287,7 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                 }
             };
             for w in item.warnings {
+                let file = file_name(&summary);
                 summary.warning_count += 1;
                 if summary.warnings.len() < options.max_problems {
                     summary.warnings.push(Problem::new(&file, item.line, &w.field, w.reason));
@@ -299,6 +304,7 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                     }
                 }
                 Err(refusal) => {
+                    let file = file_name(&summary);
                     summary.counts(item.kind.as_str()).rejected += 1;
                     writer.rejected.insert(key(item.kind, &item.id));
                     // A record of the same row as a rejected one (a CSV template row stands for
@@ -319,6 +325,9 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
             }
         }
         writer.flush().await?;
+        if std::env::var_os("ROUNDS_IMPORT_TIMING").is_some() {
+            eprintln!("phase {phase} done at {:.2} s", started.elapsed().as_secs_f64());
+        }
     }
     summary.skipped = reader.skipped();
     let refused = summary.rejected_total() > 0 && !options.skip_invalid;
@@ -331,6 +340,9 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
         return Err(Error::Rejected { summary: Box::new(summary), problems });
     }
     let (mut tx, recomputed) = writer.finish().await?;
+    if std::env::var_os("ROUNDS_IMPORT_TIMING").is_some() {
+        eprintln!("outcomes done at {:.2} s", started.elapsed().as_secs_f64());
+    }
     summary.outcomes_recomputed = recomputed;
     summary.seconds = started.elapsed().as_secs_f64();
     let status = if summary.rejected_total() > 0 { "partial" } else { "committed" };

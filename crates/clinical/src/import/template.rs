@@ -100,7 +100,7 @@ pub async fn load_value_sets(db: &Db, path: &Path, options: &Options) -> Result<
     if added + removed > 0 {
         sqlx::query("DELETE FROM clinical_stale_patients").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO clinical_stale_patients (patient_id) SELECT id FROM patients").execute(&mut *tx).await?;
-        crate::outcomes::recompute_stale(&mut tx).await?;
+        crate::outcomes::recompute_stale(&mut tx, db.backend).await?;
     }
     let detail = format!("value sets from {}: {added} codes added, {removed} removed", path.file_name().and_then(|f| f.to_str()).unwrap_or(""));
     audit::append(

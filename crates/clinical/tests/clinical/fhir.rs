@@ -344,7 +344,7 @@ mod reader {
     fn fhirish() -> impl Strategy<Value = String> {
         let piece = prop::sample::select(vec![
             r#""resourceType":"Patient""#, r#""resourceType":"Encounter""#, r#""id":"a""#, r#""id":"""#, r#""id":7"#,
-            r#""birthDate":"2024-02-30""#, r#""birthDate":"1""#, r#""gender":"x""#, r#""class":{"code":"IMP"}"#,
+            r#""birthDate":"2024-02-30""#, r#""birthDate":"1""#, r#""birthDate":"19-01-01""#, r#""deceasedDateTime":"2024-1-1T""#, r#""gender":"x""#, r#""class":{"code":"IMP"}"#,
             r#""class":{}"#, r#""period":{"start":"2024-01-01T00:00:00Z","end":"2023-01-01"}"#, r#""period":{"start":"é"}"#,
             r#""subject":{"reference":"Patient/"}"#, r#""subject":{"reference":"?"}"#, r#""subject":{"reference":"Practitioner?identifier=|"}"#,
             r#""code":{"coding":[{"system":"","code":""}]}"#, r#""code":{"coding":[{}]}"#, r#""diagnosis":[{"rank":-1}]"#,
@@ -355,6 +355,12 @@ mod reader {
     }
 
     proptest! {
+        #[test]
+        fn no_text_makes_the_date_parsers_fail_to_return(text in "[0-9T:Z+.-]{0,30}", naive in any::<bool>()) {
+            let _ = clinical::records::parse_date(&text);
+            let _ = clinical::records::parse_datetime_with(&text, naive);
+        }
+
         #[test]
         fn no_bytes_make_the_ndjson_reader_panic(kind in kinds(), bytes in prop::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse_ndjson(kind, &bytes);
