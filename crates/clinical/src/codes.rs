@@ -14,9 +14,11 @@ pub const CCN: &str = "urn:oid:2.16.840.1.113883.4.336";
 pub const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 pub const PARTICIPATION_TYPE: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 pub const ADMIT_SOURCE: &str = "http://terminology.hl7.org/CodeSystem/admit-source";
-pub const DISCHARGE_DISPOSITION: &str = "http://terminology.hl7.org/CodeSystem/discharge-disposition";
+pub const DISCHARGE_DISPOSITION: &str =
+    "http://terminology.hl7.org/CodeSystem/discharge-disposition";
 pub const ORGANIZATION_TYPE: &str = "http://terminology.hl7.org/CodeSystem/organization-type";
-pub const LOCATION_PHYSICAL_TYPE: &str = "http://terminology.hl7.org/CodeSystem/location-physical-type";
+pub const LOCATION_PHYSICAL_TYPE: &str =
+    "http://terminology.hl7.org/CodeSystem/location-physical-type";
 pub const DIAGNOSIS_ROLE: &str = "http://terminology.hl7.org/CodeSystem/diagnosis-role";
 
 /// Code systems a diagnosis or procedure may use without a warning.
@@ -26,10 +28,18 @@ pub const CLINICAL_SYSTEMS: &[&str] = &[ICD10CM, ICD10PCS, ICD9CM, CPT, HCPCS, S
 /// (`ICD10CM`, `icd-10-pcs`, `CPT`, `SNOMED`, …), or `None` when neither.
 pub fn system_uri(name: &str) -> Option<&'static str> {
     let name = name.trim();
-    if let Some(uri) = CLINICAL_SYSTEMS.iter().chain([MS_DRG].iter()).find(|s| **s == name) {
+    if let Some(uri) = CLINICAL_SYSTEMS
+        .iter()
+        .chain([MS_DRG].iter())
+        .find(|s| **s == name)
+    {
         return Some(uri);
     }
-    let short: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+    let short: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase();
     Some(match short.as_str() {
         "ICD10CM" | "ICD10" => ICD10CM,
         "ICD10PCS" => ICD10PCS,
@@ -62,17 +72,48 @@ pub fn encounter_class(code: &str) -> Option<&'static str> {
 }
 
 pub const CLASSES: &[&str] = &[
-    "inpatient", "emergency", "observation", "ambulatory", "short-stay", "home-health", "virtual", "field", "pre-admission",
-    "skilled-nursing", "hospice",
+    "inpatient",
+    "emergency",
+    "observation",
+    "ambulatory",
+    "short-stay",
+    "home-health",
+    "virtual",
+    "field",
+    "pre-admission",
+    "skilled-nursing",
+    "hospice",
 ];
 
 /// HL7 admit-source codes.
-pub const ADMIT_SOURCES: &[&str] = &["hosp-trans", "emd", "outp", "born", "gp", "mp", "nursing", "psych", "rehab", "other"];
+pub const ADMIT_SOURCES: &[&str] = &[
+    "hosp-trans",
+    "emd",
+    "outp",
+    "born",
+    "gp",
+    "mp",
+    "nursing",
+    "psych",
+    "rehab",
+    "other",
+];
 
 /// HL7 discharge-disposition codes; `exp` is expired (died), `other-hcf` a transfer to another
 /// (acute) health-care facility, `aadvice` left against advice.
-pub const DISCHARGE_DISPOSITIONS: &[&str] =
-    &["home", "alt-home", "other-hcf", "hosp", "long", "aadvice", "exp", "psy", "rehab", "snf", "oth"];
+pub const DISCHARGE_DISPOSITIONS: &[&str] = &[
+    "home",
+    "alt-home",
+    "other-hcf",
+    "hosp",
+    "long",
+    "aadvice",
+    "exp",
+    "psy",
+    "rehab",
+    "snf",
+    "oth",
+];
 
 /// Administrative sex as stored (FHIR AdministrativeGender); CSV `M`/`F` are accepted.
 pub fn sex(code: &str) -> Option<&'static str> {

@@ -15,7 +15,10 @@ pub enum Error {
     File { path: String, reason: String },
     /// The input was refused; nothing was written. The summary counts what was read.
     #[error("{}", rejected_message(.problems, .summary))]
-    Rejected { summary: Box<Summary>, problems: Vec<Problem> },
+    Rejected {
+        summary: Box<Summary>,
+        problems: Vec<Problem>,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -24,14 +27,21 @@ fn rejected_message(problems: &[Problem], summary: &Summary) -> String {
     let mut text = format!(
         "import refused, nothing was written: {} bad record{}",
         summary.rejected_total(),
-        if summary.rejected_total() == 1 { "" } else { "s" }
+        if summary.rejected_total() == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     for p in problems {
         text.push('\n');
         text.push_str(&p.to_string());
     }
     if summary.rejected_total() > problems.len() as u64 {
-        text.push_str(&format!("\n… and {} more", summary.rejected_total() - problems.len() as u64));
+        text.push_str(&format!(
+            "\n… and {} more",
+            summary.rejected_total() - problems.len() as u64
+        ));
     }
     text
 }

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod error;
 pub mod history;
 pub mod import;
+pub mod job;
 pub mod outcomes;
 pub mod records;
 pub mod store;

@@ -74,14 +74,25 @@ fn hours_between(from: &str, to: &str) -> Option<i64> {
 }
 
 /// One patient's outcomes, one per encounter, in the order of `stays`.
-pub fn compute(death_date: Option<&str>, stays: &[Stay], diagnoses: &[Diagnosis], operations: &[Operation], sets: &ValueSets) -> Vec<Outcome> {
+pub fn compute(
+    death_date: Option<&str>,
+    stays: &[Stay],
+    diagnoses: &[Diagnosis],
+    operations: &[Operation],
+    sets: &ValueSets,
+) -> Vec<Outcome> {
     let death_day = death_date.and_then(day);
-    let principal = |encounter: i64| diagnoses.iter().find(|d| d.encounter_id == Some(encounter) && d.rank == Some(1));
+    let principal = |encounter: i64| {
+        diagnoses
+            .iter()
+            .find(|d| d.encounter_id == Some(encounter) && d.rank == Some(1))
+    };
     let planned = |stay: &Stay| {
         principal(stay.id).is_some_and(|d| sets.contains(PLANNED_READMISSION, &d.system, &d.code))
-            || operations
-                .iter()
-                .any(|o| o.encounter_id == Some(stay.id) && sets.contains(PLANNED_READMISSION, &o.system, &o.code))
+            || operations.iter().any(|o| {
+                o.encounter_id == Some(stay.id)
+                    && sets.contains(PLANNED_READMISSION, &o.system, &o.code)
+            })
     };
     let or_known = sets.has(OR_PROCEDURE);
     let is_or = |o: &Operation| sets.contains(OR_PROCEDURE, &o.system, &o.code);
@@ -92,8 +103,13 @@ pub fn compute(death_date: Option<&str>, stays: &[Stay], diagnoses: &[Diagnosis]
         .map(|stay| {
             let admit_day = day(&stay.admit_at);
             let discharge_day = stay.discharge_at.as_deref().and_then(day);
-            let mut out = Outcome { encounter_id: stay.id, ..Outcome::default() };
-            if let (Some(a), Some(d), Some(discharge)) = (admit_day, discharge_day, stay.discharge_at.as_deref()) {
+            let mut out = Outcome {
+                encounter_id: stay.id,
+                ..Outcome::default()
+            };
+            if let (Some(a), Some(d), Some(discharge)) =
+                (admit_day, discharge_day, stay.discharge_at.as_deref())
+            {
                 out.los_days = Some((d - a).num_days());
                 out.los_hours = hours_between(&stay.admit_at, discharge);
             }
@@ -101,17 +117,26 @@ pub fn compute(death_date: Option<&str>, stays: &[Stay], diagnoses: &[Diagnosis]
                 (Some(death), Some(a)) => death >= a && discharge_day.is_none_or(|d| death <= d),
                 _ => false,
             };
-            out.in_hospital_death = stay.disposition.as_deref() == Some("exp") || (died_during && stay.discharge_at.is_some());
+            out.in_hospital_death = stay.disposition.as_deref() == Some("exp")
+                || (died_during && stay.discharge_at.is_some());
 
             out.readmission_index = stay.class == "inpatient"
                 && discharge_day.is_some()
                 && !out.in_hospital_death
-                && !stay.disposition.as_deref().is_some_and(|d| NOT_INDEX_DISPOSITIONS.contains(&d));
-            if out.readmission_index && let Some(discharged) = discharge_day {
+                && !stay
+                    .disposition
+                    .as_deref()
+                    .is_some_and(|d| NOT_INDEX_DISPOSITIONS.contains(&d));
+            if out.readmission_index
+                && let Some(discharged) = discharge_day
+            {
                 let mut later: Vec<&Stay> = stays
                     .iter()
                     .filter(|s| s.id != stay.id && s.class == "inpatient")
-                    .filter(|s| day(&s.admit_at).is_some_and(|a| (1..=30).contains(&(a - discharged).num_days())))
+                    .filter(|s| {
+                        day(&s.admit_at)
+                            .is_some_and(|a| (1..=30).contains(&(a - discharged).num_days()))
+                    })
                     .collect();
                 later.sort_by(|a, b| a.admit_at.cmp(&b.admit_at).then(a.id.cmp(&b.id)));
                 let readmission = later.into_iter().find(|s| !planned(s));
@@ -128,12 +153,18 @@ pub fn compute(death_date: Option<&str>, stays: &[Stay], diagnoses: &[Diagnosis]
                 out.or_procedure = Some(first_or.is_some());
                 if let Some(Some(first)) = first_or {
                     out.return_to_or_30 = Some(operations.iter().filter(|o| is_or(o)).any(|o| {
-                        o.performed_at.as_deref().and_then(day).is_some_and(|d| (1..=30).contains(&(d - first).num_days()))
+                        o.performed_at
+                            .as_deref()
+                            .and_then(day)
+                            .is_some_and(|d| (1..=30).contains(&(d - first).num_days()))
                     }));
                 }
             }
 
-            for d in diagnoses.iter().filter(|d| d.encounter_id == Some(stay.id) && d.rank != Some(1)) {
+            for d in diagnoses
+                .iter()
+                .filter(|d| d.encounter_id == Some(stay.id) && d.rank != Some(1))
+            {
                 if matches!(d.present_on_admission.as_deref(), Some("Y" | "W" | "E")) {
                     continue;
                 }
@@ -164,27 +195,45 @@ pub async fn recompute_stale(tx: &mut Tx, backend: Backend) -> crate::Result<u64
             .iter()
             .map(|r| r.try_get::<i64, _>(0))
             .collect::<Result<_, _>>()?;
-        let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else { break };
+        let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else {
+            break;
+        };
         after = hi;
         done += recompute_range(tx, backend, lo, hi, &sets).await?;
     }
-    sqlx::query("DELETE FROM clinical_stale_patients").execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM clinical_stale_patients")
+        .execute(&mut **tx)
+        .await?;
     Ok(done)
 }
 
-const STALE_IN: &str = "IN (SELECT patient_id FROM clinical_stale_patients WHERE patient_id BETWEEN $1 AND $2)";
+const STALE_IN: &str =
+    "IN (SELECT patient_id FROM clinical_stale_patients WHERE patient_id BETWEEN $1 AND $2)";
 
-async fn recompute_range(tx: &mut Tx, backend: Backend, lo: i64, hi: i64, sets: &ValueSets) -> crate::Result<u64> {
+async fn recompute_range(
+    tx: &mut Tx,
+    backend: Backend,
+    lo: i64,
+    hi: i64,
+    sets: &ValueSets,
+) -> crate::Result<u64> {
     let q = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi);
-    for table in ["encounter_complications WHERE encounter_id IN (SELECT id FROM encounters WHERE patient_id", "encounter_outcomes WHERE (patient_id"] {
-        q(format!("DELETE FROM {table} {STALE_IN})")).execute(&mut **tx).await?;
+    for table in [
+        "encounter_complications WHERE encounter_id IN (SELECT id FROM encounters WHERE patient_id",
+        "encounter_outcomes WHERE (patient_id",
+    ] {
+        q(format!("DELETE FROM {table} {STALE_IN})"))
+            .execute(&mut **tx)
+            .await?;
     }
-    let deaths: HashMap<i64, Option<String>> = q(format!("SELECT id, death_date FROM patients WHERE id {STALE_IN}"))
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("death_date")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    let deaths: HashMap<i64, Option<String>> = q(format!(
+        "SELECT id, death_date FROM patients WHERE id {STALE_IN}"
+    ))
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("death_date")?)))
+    .collect::<Result<_, sqlx::Error>>()?;
     let mut stays: HashMap<i64, Vec<Stay>> = HashMap::new();
     for r in q(format!(
         "SELECT id, patient_id, class, admit_at, discharge_at, discharge_disposition FROM encounters WHERE patient_id {STALE_IN}"
@@ -233,11 +282,24 @@ async fn recompute_range(tx: &mut Tx, backend: Backend, lo: i64, hi: i64, sets: 
         backend,
         "encounter_outcomes",
         &[
-            "encounter_id", "patient_id", "los_days", "los_hours", "in_hospital_death", "readmission_index", "readmitted_30",
-            "readmission_encounter_id", "or_procedure", "return_to_or_30", "complications",
+            "encounter_id",
+            "patient_id",
+            "los_days",
+            "los_hours",
+            "in_hospital_death",
+            "readmission_index",
+            "readmitted_30",
+            "readmission_encounter_id",
+            "or_procedure",
+            "return_to_or_30",
+            "complications",
         ],
     );
-    let mut complications = Batch::new(backend, "encounter_complications", &["encounter_id", "value_set", "condition_id"]);
+    let mut complications = Batch::new(
+        backend,
+        "encounter_complications",
+        &["encounter_id", "value_set", "condition_id"],
+    );
     let mut count = 0;
     let mut patients: Vec<&i64> = stays.keys().collect();
     patients.sort();
@@ -253,7 +315,16 @@ async fn recompute_range(tx: &mut Tx, backend: Backend, lo: i64, hi: i64, sets: 
         );
         for o in results {
             for (set, condition) in &o.complications {
-                complications.push(tx, vec![Some(o.encounter_id).into(), Some(set.clone()).into(), Some(*condition).into()]).await?;
+                complications
+                    .push(
+                        tx,
+                        vec![
+                            Some(o.encounter_id).into(),
+                            Some(set.clone()).into(),
+                            Some(*condition).into(),
+                        ],
+                    )
+                    .await?;
             }
             outcomes
                 .push(

@@ -75,7 +75,9 @@ impl std::fmt::Display for Ref {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Ref::Id(kind, id) => write!(f, "{}/{id}", kind.as_str()),
-            Ref::Identifier(kind, system, value) => write!(f, "{}?identifier={system}|{value}", kind.as_str()),
+            Ref::Identifier(kind, system, value) => {
+                write!(f, "{}?identifier={system}|{value}", kind.as_str())
+            }
         }
     }
 }
@@ -262,7 +264,11 @@ pub fn parse_date(text: &str) -> Result<String, String> {
         7 => NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d").map_err(|_| bad())?,
         4 => NaiveDate::parse_from_str(&format!("{t}-01-01"), "%Y-%m-%d").map_err(|_| bad())?,
         // A dateTime where a date is expected: keep its date.
-        n if n > 10 => return parse_datetime(t).map(|s| s[..10].to_string()).map_err(|_| bad()),
+        n if n > 10 => {
+            return parse_datetime(t)
+                .map(|s| s[..10].to_string())
+                .map_err(|_| bad());
+        }
         _ => return Err(bad()),
     };
     Ok(date.format("%Y-%m-%d").to_string())
@@ -273,17 +279,29 @@ pub fn parse_date(text: &str) -> Result<String, String> {
 /// `naive_utc` reads it as UTC.
 pub fn parse_datetime_with(text: &str, naive_utc: bool) -> Result<String, String> {
     let t = text.trim();
-    let bad = || format!("'{t}' is not a date-time (YYYY-MM-DDThh:mm:ss with a zone, e.g. 2024-03-01T08:30:00Z)");
+    let bad = || {
+        format!(
+            "'{t}' is not a date-time (YYYY-MM-DDThh:mm:ss with a zone, e.g. 2024-03-01T08:30:00Z)"
+        )
+    };
     if t.len() <= 10 {
         let day = parse_date(t).map_err(|_| bad())?;
         let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| bad())?;
-        return Ok(platform::time::format(date.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc()));
+        return Ok(platform::time::format(
+            date.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc(),
+        ));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(t) {
         return Ok(platform::time::format(t.with_timezone(&Utc)));
     }
     if naive_utc {
-        for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f"] {
+        for format in [
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M:%S%.f",
+        ] {
             if let Ok(n) = NaiveDateTime::parse_from_str(t, format) {
                 return Ok(platform::time::format(n.and_utc()));
             }
@@ -333,10 +351,19 @@ mod tests {
     fn dates_and_times_are_stored_in_one_form() {
         assert_eq!(parse_date("1950-07-04").unwrap(), "1950-07-04");
         assert_eq!(parse_date("1950").unwrap(), "1950-01-01");
-        assert_eq!(parse_datetime("2024-03-01T08:30:00-05:00").unwrap(), "2024-03-01T13:30:00.000000Z");
-        assert_eq!(parse_datetime("2024-03-01").unwrap(), "2024-03-01T00:00:00.000000Z");
+        assert_eq!(
+            parse_datetime("2024-03-01T08:30:00-05:00").unwrap(),
+            "2024-03-01T13:30:00.000000Z"
+        );
+        assert_eq!(
+            parse_datetime("2024-03-01").unwrap(),
+            "2024-03-01T00:00:00.000000Z"
+        );
         assert!(parse_datetime("2024-03-01T08:30:00").is_err());
-        assert_eq!(parse_datetime_with("2024-03-01 08:30:00", true).unwrap(), "2024-03-01T08:30:00.000000Z");
+        assert_eq!(
+            parse_datetime_with("2024-03-01 08:30:00", true).unwrap(),
+            "2024-03-01T08:30:00.000000Z"
+        );
         assert!(parse_date("2024-02-30").is_err());
         assert!(parse_date("01/03/2024").is_err());
         // Short malformed values once sent the two parsers round each other for ever.
@@ -353,7 +380,12 @@ mod tests {
 
     #[test]
     fn content_hashes_are_stable() {
-        let p = Record::Patient(Patient { birth_date: Some("1950-01-01".into()), sex: "female", zip3: None, death_date: None });
+        let p = Record::Patient(Patient {
+            birth_date: Some("1950-01-01".into()),
+            sex: "female",
+            zip3: None,
+            death_date: None,
+        });
         assert_eq!(p.content_hash(), p.clone().content_hash());
         assert_ne!(key(Kind::Patient, "1"), key(Kind::Encounter, "1"));
     }

@@ -57,7 +57,13 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(backend: Backend, table: &'static str, columns: &'static [&'static str]) -> Batch {
-        Batch { backend, table, columns, rows: Vec::new(), per_statement: (PARAMETERS / columns.len()).clamp(1, 500) }
+        Batch {
+            backend,
+            table,
+            columns,
+            rows: Vec::new(),
+            per_statement: (PARAMETERS / columns.len()).clamp(1, 500),
+        }
     }
 
     pub async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> Result<()> {
@@ -74,7 +80,11 @@ impl Batch {
             return Ok(());
         }
         let width = self.columns.len();
-        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.table,
+            self.columns.join(", ")
+        );
         for r in 0..self.rows.len() {
             sql.push_str(if r == 0 { "(" } else { ", (" });
             for c in 0..width {
@@ -124,7 +134,10 @@ pub struct Refused {
 pub const REJECTED_REFERENCE: &str = " was rejected, so this record cannot refer to it";
 
 fn refused(field: &str, reason: impl Into<String>) -> Refused {
-    Refused { field: field.to_string(), reason: reason.into() }
+    Refused {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -162,21 +175,73 @@ fn table(kind: Kind) -> Option<&'static str> {
     }
 }
 
-const PRACTITIONER_COLUMNS: &[&str] = &["id", "source_system", "source_id", "npi", "name", "content_hash", "import_run_id"];
-const PATIENT_COLUMNS: &[&str] =
-    &["id", "source_system", "source_id", "birth_date", "sex", "zip3", "death_date", "content_hash", "import_run_id"];
+const PRACTITIONER_COLUMNS: &[&str] = &[
+    "id",
+    "source_system",
+    "source_id",
+    "npi",
+    "name",
+    "content_hash",
+    "import_run_id",
+];
+const PATIENT_COLUMNS: &[&str] = &[
+    "id",
+    "source_system",
+    "source_id",
+    "birth_date",
+    "sex",
+    "zip3",
+    "death_date",
+    "content_hash",
+    "import_run_id",
+];
 const ENCOUNTER_COLUMNS: &[&str] = &[
-    "id", "source_system", "source_id", "patient_id", "class", "facility_id", "department_id", "unit_id", "attending_id",
-    "admit_at", "discharge_at", "admit_source", "discharge_disposition", "ms_drg", "payer", "cost_cents", "charges_cents",
-    "content_hash", "import_run_id",
+    "id",
+    "source_system",
+    "source_id",
+    "patient_id",
+    "class",
+    "facility_id",
+    "department_id",
+    "unit_id",
+    "attending_id",
+    "admit_at",
+    "discharge_at",
+    "admit_source",
+    "discharge_disposition",
+    "ms_drg",
+    "payer",
+    "cost_cents",
+    "charges_cents",
+    "content_hash",
+    "import_run_id",
 ];
 const CONDITION_COLUMNS: &[&str] = &[
-    "id", "source_system", "source_id", "patient_id", "encounter_id", "code_system", "code", "present_on_admission", "rank",
-    "onset_at", "content_hash", "import_run_id",
+    "id",
+    "source_system",
+    "source_id",
+    "patient_id",
+    "encounter_id",
+    "code_system",
+    "code",
+    "present_on_admission",
+    "rank",
+    "onset_at",
+    "content_hash",
+    "import_run_id",
 ];
 const PROCEDURE_COLUMNS: &[&str] = &[
-    "id", "source_system", "source_id", "patient_id", "encounter_id", "code_system", "code", "performed_at", "practitioner_id",
-    "content_hash", "import_run_id",
+    "id",
+    "source_system",
+    "source_id",
+    "patient_id",
+    "encounter_id",
+    "code_system",
+    "code",
+    "performed_at",
+    "practitioner_id",
+    "content_hash",
+    "import_run_id",
 ];
 
 fn columns(kind: Kind) -> &'static [&'static str] {
@@ -193,9 +258,19 @@ fn columns(kind: Kind) -> &'static [&'static str] {
 /// `UPDATE table SET c2 = $1, … WHERE id = $n` for the columns after `id`, `source_system`,
 /// `source_id`.
 fn update_sql(kind: Kind) -> String {
-    let (Some(table), cols) = (table(kind), columns(kind)) else { return String::new() };
-    let sets: Vec<String> = cols[3..].iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-    format!("UPDATE {table} SET {} WHERE id = ${}", sets.join(", "), cols.len() - 2)
+    let (Some(table), cols) = (table(kind), columns(kind)) else {
+        return String::new();
+    };
+    let sets: Vec<String> = cols[3..]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    format!(
+        "UPDATE {table} SET {} WHERE id = ${}",
+        sets.join(", "),
+        cols.len() - 2
+    )
 }
 
 /// Writes records of one source system within one transaction.
@@ -224,17 +299,29 @@ impl Writer {
         let mut batches = HashMap::new();
         for kind in Kind::ALL {
             let Some(table) = table(kind) else { continue };
-            let sql = format!("SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1");
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source).fetch(&mut *tx);
+            let sql =
+                format!("SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1");
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(source)
+                .fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
                 let source_id: String = row.try_get(1)?;
-                known.insert(key(kind, &source_id), Known { id: row.try_get(0)?, hash: row.try_get(2)?, seen: false });
+                known.insert(
+                    key(kind, &source_id),
+                    Known {
+                        id: row.try_get(0)?,
+                        hash: row.try_get(2)?,
+                        seen: false,
+                    },
+                );
             }
             drop(rows);
-            let max: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}")))
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+            let max: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}"
+            )))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
             next_id.insert(kind, max + 1);
             batches.insert(kind, Batch::new(backend, table, columns(kind)));
         }
@@ -248,10 +335,19 @@ impl Writer {
         .await?;
         for row in rows {
             let kind_name: String = row.try_get(1)?;
-            let Some(kind) = Kind::parse(&kind_name) else { continue };
+            let Some(kind) = Kind::parse(&kind_name) else {
+                continue;
+            };
             let source_id: String = row.try_get(2)?;
             let k = key(kind, &source_id);
-            known.insert(k, Known { id: row.try_get(0)?, hash: row.try_get(3)?, seen: false });
+            known.insert(
+                k,
+                Known {
+                    id: row.try_get(0)?,
+                    hash: row.try_get(3)?,
+                    seen: false,
+                },
+            );
             targets.insert(
                 k,
                 Target {
@@ -301,12 +397,20 @@ impl Writer {
     fn record_key(&self, r: &Ref, field: &str) -> std::result::Result<u128, Refused> {
         let k = match r {
             Ref::Id(kind, id) => key(*kind, id),
-            Ref::Identifier(kind, system, value) => match self.idents.get(&identifier_key(*kind, system, value)) {
-                Some(k) => *k,
-                None => {
-                    return Err(refused(field, format!("{r} matches no {} in this import or the store", kind.as_str())));
+            Ref::Identifier(kind, system, value) => {
+                match self.idents.get(&identifier_key(*kind, system, value)) {
+                    Some(k) => *k,
+                    None => {
+                        return Err(refused(
+                            field,
+                            format!(
+                                "{r} matches no {} in this import or the store",
+                                kind.as_str()
+                            ),
+                        ));
+                    }
                 }
-            },
+            }
         };
         if self.known.contains_key(&k) {
             return Ok(k);
@@ -314,7 +418,10 @@ impl Writer {
         if self.rejected.contains(&k) {
             return Err(refused(field, format!("{r}{REJECTED_REFERENCE}")));
         }
-        Err(refused(field, format!("{r} is in no file of this import and not in the store")))
+        Err(refused(
+            field,
+            format!("{r} is in no file of this import and not in the store"),
+        ))
     }
 
     fn row_id(&self, r: &Ref, field: &str) -> std::result::Result<i64, Refused> {
@@ -334,7 +441,13 @@ impl Writer {
                 .target(r, field)?
                 .practitioner
                 .ok_or_else(|| refused(field, format!("{r} names no practitioner"))),
-            other => Err(refused(field, format!("{r} is a {}, not a Practitioner or PractitionerRole", other.as_str()))),
+            other => Err(refused(
+                field,
+                format!(
+                    "{r} is a {}, not a Practitioner or PractitionerRole",
+                    other.as_str()
+                ),
+            )),
         }
     }
 
@@ -348,7 +461,11 @@ impl Writer {
 
     /// Writes one record (create, update or nothing), or says why it cannot be written. A second
     /// record with the same id in one import is refused unless identical.
-    pub async fn write(&mut self, source_id: &str, record: &Record) -> Result<std::result::Result<Written, Refused>> {
+    pub async fn write(
+        &mut self,
+        source_id: &str,
+        record: &Record,
+    ) -> Result<std::result::Result<Written, Refused>> {
         let kind = record.kind();
         let k = key(kind, source_id);
         let hash = record.content_hash();
@@ -358,25 +475,54 @@ impl Writer {
                 return Ok(if known.hash == hash {
                     Ok(Written::Unchanged)
                 } else {
-                    Err(refused("id", format!("{}/{source_id} appears twice with different content", kind.as_str())))
+                    Err(refused(
+                        "id",
+                        format!(
+                            "{}/{source_id} appears twice with different content",
+                            kind.as_str()
+                        ),
+                    ))
                 });
             }
             if known.hash == hash {
-                self.known.insert(k, Known { seen: true, ..known });
+                self.known.insert(
+                    k,
+                    Known {
+                        seen: true,
+                        ..known
+                    },
+                );
                 self.count(kind, Written::Unchanged);
                 return Ok(Ok(Written::Unchanged));
             }
         }
         let result = match table(kind) {
-            Some(_) => self.write_row(kind, source_id, record, existing.map(|e| e.id)).await?,
-            None => self.write_reference(kind, source_id, record, existing.map(|e| e.id)).await?,
+            Some(_) => {
+                self.write_row(kind, source_id, record, existing.map(|e| e.id))
+                    .await?
+            }
+            None => {
+                self.write_reference(kind, source_id, record, existing.map(|e| e.id))
+                    .await?
+            }
         };
         let id = match result {
             Ok(id) => id,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        self.known.insert(k, Known { id, hash, seen: true });
-        let written = if existing.is_some() { Written::Updated } else { Written::Created };
+        self.known.insert(
+            k,
+            Known {
+                id,
+                hash,
+                seen: true,
+            },
+        );
+        let written = if existing.is_some() {
+            Written::Updated
+        } else {
+            Written::Created
+        };
         self.count(kind, written);
         Ok(Ok(written))
     }
@@ -396,9 +542,15 @@ impl Writer {
         let text = |v: &Option<String>| Val::Text(v.clone());
         let run = Val::from(self.run_id);
         Ok(match record {
-            Record::Practitioner(p) => {
-                (vec![text(&p.npi), p.name.as_str().into(), record.content_hash().into(), run], None)
-            }
+            Record::Practitioner(p) => (
+                vec![
+                    text(&p.npi),
+                    p.name.as_str().into(),
+                    record.content_hash().into(),
+                    run,
+                ],
+                None,
+            ),
             Record::Patient(p) => (
                 vec![
                     text(&p.birth_date),
@@ -427,7 +579,11 @@ impl Writer {
                     }
                     None => Target::default(),
                 };
-                let attending = e.attending.as_ref().map(|r| self.practitioner(r, "participant")).transpose()?;
+                let attending = e
+                    .attending
+                    .as_ref()
+                    .map(|r| self.practitioner(r, "participant"))
+                    .transpose()?;
                 (
                     vec![
                         patient.into(),
@@ -485,7 +641,11 @@ impl Writer {
                     }
                     None => None,
                 };
-                let performer = p.performer.as_ref().map(|r| self.practitioner(r, "performer")).transpose()?;
+                let performer = p
+                    .performer
+                    .as_ref()
+                    .map(|r| self.practitioner(r, "performer"))
+                    .transpose()?;
                 (
                     vec![
                         patient.into(),
@@ -504,7 +664,13 @@ impl Writer {
         })
     }
 
-    async fn write_row(&mut self, kind: Kind, source_id: &str, record: &Record, existing: Option<i64>) -> Result<std::result::Result<i64, Refused>> {
+    async fn write_row(
+        &mut self,
+        kind: Kind,
+        source_id: &str,
+        record: &Record,
+        existing: Option<i64>,
+    ) -> Result<std::result::Result<i64, Refused>> {
         let (values, patient) = match self.values(record) {
             Ok(v) => v,
             Err(refusal) => return Ok(Err(refusal)),
@@ -547,12 +713,18 @@ impl Writer {
             _ => {}
         }
         if let Record::Practitioner(p) = record {
-            self.identifiers(Kind::Practitioner, source_id, &p.identifiers).await?;
+            self.identifiers(Kind::Practitioner, source_id, &p.identifiers)
+                .await?;
         }
         Ok(Ok(id))
     }
 
-    async fn identifiers(&mut self, kind: Kind, source_id: &str, identifiers: &[Identifier]) -> Result<()> {
+    async fn identifiers(
+        &mut self,
+        kind: Kind,
+        source_id: &str,
+        identifiers: &[Identifier],
+    ) -> Result<()> {
         for i in identifiers {
             sqlx::query(
                 "INSERT INTO clinical_identifiers (source_system, resource_type, system, value, source_id) VALUES ($1, $2, $3, $4, $5) \
@@ -565,14 +737,23 @@ impl Writer {
             .bind(source_id)
             .execute(&mut *self.tx)
             .await?;
-            self.idents.insert(identifier_key(kind, &i.system, &i.value), key(kind, source_id));
+            self.idents.insert(
+                identifier_key(kind, &i.system, &i.value),
+                key(kind, source_id),
+            );
         }
         Ok(())
     }
 
     /// Organizations, Locations and PractitionerRoles: find or create what they stand for, and
     /// remember it in `clinical_source_refs`.
-    async fn write_reference(&mut self, kind: Kind, source_id: &str, record: &Record, existing: Option<i64>) -> Result<std::result::Result<i64, Refused>> {
+    async fn write_reference(
+        &mut self,
+        kind: Kind,
+        source_id: &str,
+        record: &Record,
+        existing: Option<i64>,
+    ) -> Result<std::result::Result<i64, Refused>> {
         let (target, identifiers) = match record {
             Record::Organization(o) => match self.organization(o).await? {
                 Ok(t) => (t, &o.identifiers),
@@ -582,8 +763,15 @@ impl Writer {
                 Ok(t) => (t, &l.identifiers),
                 Err(r) => return Ok(Err(r)),
             },
-            Record::PractitionerRole(r) => match self.practitioner(&r.practitioner, "practitioner") {
-                Ok(p) => (Target { practitioner: Some(p), ..Target::default() }, &r.identifiers),
+            Record::PractitionerRole(r) => match self.practitioner(&r.practitioner, "practitioner")
+            {
+                Ok(p) => (
+                    Target {
+                        practitioner: Some(p),
+                        ..Target::default()
+                    },
+                    &r.identifiers,
+                ),
                 Err(refusal) => return Ok(Err(refusal)),
             },
             _ => return Ok(Err(refused("resourceType", "is not stored"))),
@@ -629,22 +817,35 @@ impl Writer {
         Ok(Ok(id))
     }
 
-    async fn organization(&mut self, o: &records::Organization) -> Result<std::result::Result<Target, Refused>> {
+    async fn organization(
+        &mut self,
+        o: &records::Organization,
+    ) -> Result<std::result::Result<Target, Refused>> {
         let now = platform::time::now_text();
         if o.payer {
             return Ok(Ok(Target::default()));
         }
         if let Some(parent) = &o.department_of {
             let facility = match self.target(parent, "partOf") {
-                Ok(Target { facility: Some(f), department: None, .. }) => f,
-                Ok(_) => return Ok(Err(refused("partOf", format!("{parent} is not a facility")))),
+                Ok(Target {
+                    facility: Some(f),
+                    department: None,
+                    ..
+                }) => f,
+                Ok(_) => {
+                    return Ok(Err(refused(
+                        "partOf",
+                        format!("{parent} is not a facility"),
+                    )));
+                }
                 Err(r) => return Ok(Err(r)),
             };
-            let found = sqlx::query("SELECT id FROM departments WHERE facility_id = $1 AND name = $2")
-                .bind(facility)
-                .bind(&o.name)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+            let found =
+                sqlx::query("SELECT id FROM departments WHERE facility_id = $1 AND name = $2")
+                    .bind(facility)
+                    .bind(&o.name)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
             let department: i64 = match found {
                 Some(row) => row.try_get(0)?,
                 None => sqlx::query(
@@ -657,20 +858,34 @@ impl Writer {
                 .await?
                 .try_get(0)?,
             };
-            return Ok(Ok(Target { facility: Some(facility), department: Some(department), ..Target::default() }));
+            return Ok(Ok(Target {
+                facility: Some(facility),
+                department: Some(department),
+                ..Target::default()
+            }));
         }
         let mut found = None;
         if let Some(ccn) = &o.ccn {
-            found = sqlx::query("SELECT id FROM facilities WHERE ccn = $1").bind(ccn).fetch_optional(&mut *self.tx).await?;
+            found = sqlx::query("SELECT id FROM facilities WHERE ccn = $1")
+                .bind(ccn)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         }
         if found.is_none() {
-            found = match sqlx::query("SELECT id, ccn FROM facilities WHERE name = $1").bind(&o.name).fetch_optional(&mut *self.tx).await? {
+            found = match sqlx::query("SELECT id, ccn FROM facilities WHERE name = $1")
+                .bind(&o.name)
+                .fetch_optional(&mut *self.tx)
+                .await?
+            {
                 Some(row) => {
                     let their: Option<String> = row.try_get(1)?;
                     if let (Some(theirs), Some(ours)) = (&their, &o.ccn) {
                         return Ok(Err(refused(
                             "identifier",
-                            format!("the facility named '{}' has CCN {theirs}, not {ours}", o.name),
+                            format!(
+                                "the facility named '{}' has CCN {theirs}, not {ours}",
+                                o.name
+                            ),
                         )));
                     }
                     Some(row)
@@ -690,10 +905,16 @@ impl Writer {
             .await?
             .try_get(0)?,
         };
-        Ok(Ok(Target { facility: Some(facility), ..Target::default() }))
+        Ok(Ok(Target {
+            facility: Some(facility),
+            ..Target::default()
+        }))
     }
 
-    async fn location(&mut self, l: &records::Location) -> Result<std::result::Result<Target, Refused>> {
+    async fn location(
+        &mut self,
+        l: &records::Location,
+    ) -> Result<std::result::Result<Target, Refused>> {
         let org = match &l.organization {
             Some(r) => {
                 if let Err(refusal) = Self::expect(r, Kind::Organization, "managingOrganization") {
@@ -707,10 +928,17 @@ impl Writer {
             None => Target::default(),
         };
         let Some(kind) = l.unit_kind else {
-            return Ok(Ok(Target { facility: org.facility, department: org.department, ..Target::default() }));
+            return Ok(Ok(Target {
+                facility: org.facility,
+                department: org.department,
+                ..Target::default()
+            }));
         };
         let Some(facility) = org.facility else {
-            return Ok(Err(refused("managingOrganization", "a ward needs the facility that manages it")));
+            return Ok(Err(refused(
+                "managingOrganization",
+                "a ward needs the facility that manages it",
+            )));
         };
         let found = sqlx::query("SELECT id FROM units WHERE facility_id = $1 AND name = $2")
             .bind(facility)
@@ -731,7 +959,12 @@ impl Writer {
             .await?
             .try_get(0)?,
         };
-        Ok(Ok(Target { facility: Some(facility), department: org.department, unit: Some(unit), practitioner: None }))
+        Ok(Ok(Target {
+            facility: Some(facility),
+            department: org.department,
+            unit: Some(unit),
+            practitioner: None,
+        }))
     }
 
     /// Writes what is still batched; call at the end of each phase, before records that refer to

@@ -14,11 +14,19 @@ pub struct ValueSets {
 
 impl ValueSets {
     pub fn insert(&mut self, name: &str, system: &str, code: &str) {
-        self.sets.entry(name.to_string()).or_default().entry(system.to_string()).or_default().insert(code.to_string());
+        self.sets
+            .entry(name.to_string())
+            .or_default()
+            .entry(system.to_string())
+            .or_default()
+            .insert(code.to_string());
     }
 
     pub fn contains(&self, name: &str, system: &str, code: &str) -> bool {
-        self.sets.get(name).and_then(|set| set.get(system)).is_some_and(|codes| codes.contains(code))
+        self.sets
+            .get(name)
+            .and_then(|set| set.get(system))
+            .is_some_and(|codes| codes.contains(code))
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -26,7 +34,12 @@ impl ValueSets {
     }
 
     pub fn names_with_prefix(&self, prefix: &str) -> Vec<&str> {
-        let mut names: Vec<&str> = self.sets.keys().map(String::as_str).filter(|n| n.starts_with(prefix)).collect();
+        let mut names: Vec<&str> = self
+            .sets
+            .keys()
+            .map(String::as_str)
+            .filter(|n| n.starts_with(prefix))
+            .collect();
         names.sort_unstable();
         names
     }
@@ -34,8 +47,15 @@ impl ValueSets {
 
 pub async fn load(tx: &mut Tx) -> crate::Result<ValueSets> {
     let mut sets = ValueSets::default();
-    for row in sqlx::query("SELECT name, code_system, code FROM value_sets").fetch_all(&mut **tx).await? {
-        sets.insert(row.try_get("name")?, row.try_get("code_system")?, row.try_get("code")?);
+    for row in sqlx::query("SELECT name, code_system, code FROM value_sets")
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        sets.insert(
+            row.try_get("name")?,
+            row.try_get("code_system")?,
+            row.try_get("code")?,
+        );
     }
     Ok(sets)
 }
@@ -52,8 +72,15 @@ pub struct Member {
 /// Checks a value-set name: lower-case letters, digits and hyphens.
 pub fn check_name(name: &str) -> Result<String, String> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(format!("'{name}' is not a value-set name (lower-case letters, digits and '-', e.g. complication-ssi)"));
+    if name.is_empty()
+        || name.len() > 100
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(format!(
+            "'{name}' is not a value-set name (lower-case letters, digits and '-', e.g. complication-ssi)"
+        ));
     }
     Ok(name.to_string())
 }
@@ -69,22 +96,28 @@ pub async fn replace(tx: &mut Tx, members: &[Member]) -> crate::Result<(u64, u64
     let mut names: Vec<&&str> = by_set.keys().collect();
     names.sort();
     for name in names {
-        let wanted: HashSet<(&str, &str)> = by_set[*name].iter().map(|m| (m.system.as_str(), m.code.as_str())).collect();
-        let existing: Vec<(String, String)> = sqlx::query("SELECT code_system, code FROM value_sets WHERE name = $1")
-            .bind(*name)
-            .fetch_all(&mut **tx)
-            .await?
+        let wanted: HashSet<(&str, &str)> = by_set[*name]
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
+            .map(|m| (m.system.as_str(), m.code.as_str()))
+            .collect();
+        let existing: Vec<(String, String)> =
+            sqlx::query("SELECT code_system, code FROM value_sets WHERE name = $1")
+                .bind(*name)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
         for (system, code) in &existing {
             if !wanted.contains(&(system.as_str(), code.as_str())) {
-                sqlx::query("DELETE FROM value_sets WHERE name = $1 AND code_system = $2 AND code = $3")
-                    .bind(*name)
-                    .bind(system)
-                    .bind(code)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM value_sets WHERE name = $1 AND code_system = $2 AND code = $3",
+                )
+                .bind(*name)
+                .bind(system)
+                .bind(code)
+                .execute(&mut **tx)
+                .await?;
                 removed += 1;
             }
         }

@@ -4,10 +4,12 @@
 
 use crate::browse::{self, EncounterFilter, EncounterRow, Timeline};
 use crate::history::{self, ImportRun};
+use crate::job::{self, ImportKind};
 use askama::Template;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use platform::audit::{self, Actor, Event};
 use platform::roles::Role;
 use platform::web::access::ClientAddress;
@@ -25,6 +27,8 @@ pub const READERS: &[Role] = &[
 ];
 /// Who sees the import history (the data team).
 pub const IMPORT_READERS: &[Role] = &[Role::Admin, Role::Quality];
+/// Who uploads data for import.
+pub const IMPORTERS: &[Role] = &[Role::Admin];
 
 impl From<crate::Error> for platform::Error {
     fn from(e: crate::Error) -> platform::Error {
@@ -56,6 +60,7 @@ pub fn routes(routes: Routes) -> Routes {
         .get("/encounters", Access::Roles(READERS), encounters_page)
         .get("/patients/{id}", Access::Roles(READERS), patient_page)
         .get("/imports", Access::Roles(IMPORT_READERS), imports_page)
+        .post_upload("/imports", Access::Roles(IMPORTERS), upload)
         .get("/api/v1/encounters", Access::Roles(READERS), api_encounters)
         .get("/api/v1/patients/{id}", Access::Roles(READERS), api_patient)
         .get(
@@ -63,6 +68,7 @@ pub fn routes(routes: Routes) -> Routes {
             Access::Roles(IMPORT_READERS),
             api_imports,
         )
+        .post_upload("/api/v1/imports", Access::Roles(IMPORTERS), api_upload)
 }
 
 async fn audit_read(
@@ -245,19 +251,185 @@ async fn patient_page(
 struct ImportsPage {
     layout: Layout,
     runs: Vec<ImportRun>,
+    /// Import jobs queued or running.
+    pending: Vec<platform::jobs::Job>,
+    kinds: &'static [(ImportKind, &'static str)],
+    can_upload: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Notice {
+    notice: Option<String>,
 }
 
 async fn imports_page(
     State(state): State<AppState>,
     principal: Principal,
+    Query(q): Query<Notice>,
 ) -> Result<Response, HtmlError> {
     let runs = history::recent(&state.db, 100)
         .await
         .map_err(platform::Error::from)?;
+    let pending = platform::jobs::recent(&state.db, 200)
+        .await?
+        .into_iter()
+        .filter(|j| j.kind == job::KIND && matches!(j.status.as_str(), "queued" | "running"))
+        .collect();
     Ok(render(&ImportsPage {
-        layout: Layout::new(&state, &principal, "Imports", "/imports"),
+        layout: Layout::new(&state, &principal, "Imports", "/imports")
+            .with_notice(q.notice.as_deref()),
         runs,
+        pending,
+        kinds: &ImportKind::ALL,
+        can_upload: principal.has_any(IMPORTERS),
     }))
+}
+
+/// Saves an upload's files in a folder of their own and queues the import; returns the job id.
+async fn receive(
+    state: &AppState,
+    principal: &Principal,
+    address: &str,
+    mut multipart: Multipart,
+) -> platform::Result<i64> {
+    let folder = state.config.data_dir.join("uploads").join(format!(
+        "{}-{}",
+        platform::time::now().format("%Y%m%dT%H%M%S"),
+        platform::auth::random_token().get(..12).unwrap_or("upload")
+    ));
+    let (kind, source_system, skip_invalid, files) =
+        match save_upload(&folder, &mut multipart).await {
+            Ok(fields) => fields,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&folder);
+                return Err(e);
+            }
+        };
+    let request = job::Request {
+        kind,
+        folder: folder.clone(),
+        source_system,
+        skip_invalid,
+        actor: principal.username.clone(),
+        address: address.to_string(),
+    };
+    let payload =
+        serde_json::to_string(&request).map_err(|e| platform::Error::Internal(e.to_string()))?;
+    let id = platform::jobs::enqueue(&state.db, job::KIND, &payload, platform::time::now()).await?;
+    let detail = format!("{files} file(s) for a {} import", request.kind.as_str());
+    audit_read(
+        state,
+        principal,
+        address,
+        "import.upload",
+        "job",
+        &id.to_string(),
+        &detail,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Streams the multipart fields: `kind`, `source_system`, `skip_invalid` and any number of
+/// `files`. Returns the settings and how many files were saved.
+async fn save_upload(
+    folder: &std::path::Path,
+    multipart: &mut Multipart,
+) -> platform::Result<(ImportKind, String, bool, usize)> {
+    use std::io::Write;
+    let invalid = |reason: String| platform::Error::invalid("upload", reason);
+    std::fs::create_dir_all(folder)?;
+    let (mut kind, mut source, mut skip, mut files) = (None, String::new(), false, 0usize);
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| invalid(e.body_text()))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "files" {
+            let file_name = safe_file_name(field.file_name().unwrap_or(""), files);
+            let path = folder.join(&file_name);
+            let mut out = std::fs::File::create(&path)?;
+            let mut bytes = 0u64;
+            while let Some(chunk) = field.chunk().await.map_err(|e| invalid(e.body_text()))? {
+                bytes += chunk.len() as u64;
+                out.write_all(&chunk)?;
+            }
+            if bytes > 0 {
+                files += 1;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(|e| invalid(e.body_text()))?;
+        let value = value.trim();
+        match name.as_str() {
+            "kind" => {
+                kind = Some(
+                    ImportKind::parse(value).map_err(|e| platform::Error::invalid("kind", e))?,
+                )
+            }
+            "source_system" => source = value.to_string(),
+            "skip_invalid" => skip = !matches!(value, "" | "0" | "false" | "off"),
+            other => return Err(invalid(format!("unexpected field '{other}'"))),
+        }
+    }
+    let kind = kind.ok_or_else(|| platform::Error::invalid("kind", "choose what the files are"))?;
+    if files == 0 {
+        return Err(platform::Error::invalid(
+            "files",
+            "choose at least one non-empty file",
+        ));
+    }
+    let source = if source.is_empty() {
+        crate::import::DEFAULT_SOURCE.to_string()
+    } else {
+        source
+    };
+    if source.len() > 100
+        || !source
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(platform::Error::invalid(
+            "source_system",
+            "use up to 100 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    Ok((kind, source, skip, files))
+}
+
+/// The uploaded file's base name with anything but letters, digits, '.', '-' and '_' replaced,
+/// so no name can leave the upload's folder; a name-less file gets a numbered one.
+fn safe_file_name(given: &str, index: usize) -> String {
+    let base = given.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    if cleaned.is_empty() {
+        format!("upload-{index}")
+    } else {
+        cleaned.to_string()
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    multipart: Multipart,
+) -> Result<Response, HtmlError> {
+    receive(&state, &principal, &address.0, multipart).await?;
+    Ok(Redirect::to("/imports?notice=queued").into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -301,6 +473,24 @@ async fn api_imports(State(state): State<AppState>) -> Result<Json<Vec<ImportRun
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+struct Queued {
+    job: i64,
+}
+
+/// Uploads files for import (multipart: `kind`, optional `source_system` and `skip_invalid`, one or
+/// more `files`; the CSRF token as `?_csrf=` when signed in with a session) and queues the import.
+#[utoipa::path(post, path = "/api/v1/imports", tag = "clinical", responses((status = 202, body = Queued), (status = 422)))]
+async fn api_upload(
+    State(state): State<AppState>,
+    principal: Principal,
+    address: ClientAddress,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<Queued>), JsonError> {
+    let job = receive(&state, &principal, &address.0, multipart).await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued { job })))
+}
+
 #[derive(OpenApi)]
-#[openapi(paths(api_encounters, api_patient, api_imports))]
+#[openapi(paths(api_encounters, api_patient, api_imports, api_upload))]
 pub struct ClinicalApi;

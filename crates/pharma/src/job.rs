@@ -48,9 +48,9 @@ impl Request {
 
 /// Registers the job and its monthly schedule (03:30 UTC on the 2nd: FAERS publishes quarterly).
 pub fn register(registry: &mut Registry, faers_dir: PathBuf) {
-    registry.handle(KIND, move |db, payload| {
+    registry.handle(KIND, move |context, payload| {
         let dir = faers_dir.clone();
-        async move { screen(&db, &dir, &payload).await }
+        async move { screen(&context.db, &dir, &payload).await }
     });
     let schedule = serde_json::json!({"requested_by": "schedule"}).to_string();
     registry

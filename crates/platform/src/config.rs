@@ -29,6 +29,8 @@ pub struct Config {
     pub signin_max_failures_per_address: i64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted upload (data files for import), in bytes.
+    pub max_upload_bytes: usize,
     /// `text` or `json` log lines on standard error.
     pub log_format: String,
     /// Run the job worker in this process.
@@ -51,6 +53,7 @@ impl Default for Config {
             signin_lock_minutes: 15,
             signin_max_failures_per_address: 20,
             max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 1024 * 1024 * 1024,
             log_format: "text".to_string(),
             jobs: true,
             behind_proxy: false,
@@ -148,6 +151,9 @@ impl Config {
         }
         if let Some(v) = env("ROUNDS_MAX_BODY_BYTES") {
             self.max_body_bytes = number("ROUNDS_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = env("ROUNDS_MAX_UPLOAD_BYTES") {
+            self.max_upload_bytes = number("ROUNDS_MAX_UPLOAD_BYTES", v)?;
         }
         if let Some(v) = env("ROUNDS_LOG_FORMAT") {
             self.log_format = v;

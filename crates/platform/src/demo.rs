@@ -7,7 +7,10 @@ use crate::roles::Role;
 use crate::users::{self, Actor};
 
 pub const DEMO_USER: &str = "demo";
-const SEEDER: Actor<'static> = Actor { name: "demo", address: "local" };
+const SEEDER: Actor<'static> = Actor {
+    name: "demo",
+    address: "local",
+};
 
 /// Makes sure the `demo` account exists with every role and a fresh password; returns it.
 pub async fn demo_account(db: &Db) -> Result<String> {

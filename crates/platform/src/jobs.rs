@@ -24,7 +24,26 @@ use std::sync::Arc;
 /// What a handler returns: `Err` carries the message shown on the admin page.
 pub type Outcome = std::result::Result<(), String>;
 type Handler =
-    Arc<dyn Fn(Db, String) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
+    Arc<dyn Fn(JobContext, String) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
+
+/// What a handler gets besides its payload: the database and a way to report progress.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub db: Db,
+    pub job_id: i64,
+}
+
+impl JobContext {
+    /// Records how far the job has got, shown on the jobs page while it runs.
+    pub async fn progress(&self, text: &str) -> Result<()> {
+        sqlx::query("UPDATE jobs SET progress = $1 WHERE id = $2")
+            .bind(text)
+            .bind(self.job_id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+}
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 /// How long a claimed job is held before another worker may take it over (its worker died).
@@ -52,12 +71,12 @@ impl Registry {
 
     pub fn handle<F, Fut>(&mut self, kind: &'static str, handler: F)
     where
-        F: Fn(Db, String) -> Fut + Send + Sync + 'static,
+        F: Fn(JobContext, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
         self.handlers.insert(
             kind,
-            Arc::new(move |db, payload| Box::pin(handler(db, payload))),
+            Arc::new(move |context, payload| Box::pin(handler(context, payload))),
         );
     }
 
@@ -87,7 +106,8 @@ impl Registry {
 /// The platform's own jobs: the hourly purge of expired sessions and old sign-in failures.
 pub fn platform_registry() -> Registry {
     let mut registry = Registry::new();
-    registry.handle("sessions.purge", |db, _| async move {
+    registry.handle("sessions.purge", |context, _| async move {
+        let db = context.db;
         crate::auth::purge(&db)
             .await
             .map(|_| ())
@@ -120,6 +140,8 @@ pub struct Job {
     pub schedule: String,
     pub created_at: String,
     pub finished_at: String,
+    /// What the job last reported while running.
+    pub progress: String,
 }
 
 fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Job> {
@@ -135,10 +157,11 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Job> {
         schedule: row.try_get("schedule")?,
         created_at: row.try_get("created_at")?,
         finished_at: row.try_get("finished_at")?,
+        progress: row.try_get("progress")?,
     })
 }
 
-const JOB_COLUMNS: &str = "id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at";
+const JOB_COLUMNS: &str = "id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at, progress";
 
 async fn insert_job(
     conn: &mut sqlx::AnyConnection,
@@ -253,12 +276,12 @@ pub async fn claim(db: &Db, worker: &str, now: Timestamp) -> Result<Option<Job>>
             "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $3 ORDER BY run_at, id \
              LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at"
+             RETURNING id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at, progress"
         }
         Backend::Sqlite => {
             "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $3 ORDER BY run_at, id LIMIT 1) \
-             RETURNING id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at"
+             RETURNING id, kind, payload, status, run_at, attempts, max_attempts, last_error, schedule, created_at, finished_at, progress"
         }
     };
     let mut tx = db.begin().await?;
@@ -345,7 +368,11 @@ pub async fn run_once(
     let outcome = match registry.handlers.get(job.kind.as_str()) {
         Some(handler) => {
             // A panicking handler is a failed attempt, not a dead worker.
-            let task = tokio::spawn(handler(db.clone(), job.payload.clone()));
+            let context = JobContext {
+                db: db.clone(),
+                job_id: job.id,
+            };
+            let task = tokio::spawn(handler(context, job.payload.clone()));
             task.await
                 .unwrap_or_else(|e| Err(format!("the job stopped unexpectedly: {e}")))
         }

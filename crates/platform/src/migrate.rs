@@ -30,13 +30,22 @@ impl Migration {
 }
 
 /// The platform's own migrations; module crates pass theirs alongside.
-pub const PLATFORM: &[Migration] = &[Migration {
-    module: "platform",
-    version: 1,
-    name: "accounts, sessions, audit chain, organisation, jobs",
-    sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
-    postgres: include_str!("../migrations/postgres/0001_platform.sql"),
-}];
+pub const PLATFORM: &[Migration] = &[
+    Migration {
+        module: "platform",
+        version: 1,
+        name: "accounts, sessions, audit chain, organisation, jobs",
+        sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
+        postgres: include_str!("../migrations/postgres/0001_platform.sql"),
+    },
+    Migration {
+        module: "platform",
+        version: 2,
+        name: "job progress",
+        sqlite: include_str!("../migrations/sqlite/0002_job_progress.sql"),
+        postgres: include_str!("../migrations/postgres/0002_job_progress.sql"),
+    },
+];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     module TEXT NOT NULL,

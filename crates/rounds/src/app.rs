@@ -31,6 +31,7 @@ pub fn routes(state: &AppState) -> Routes {
 
 pub fn jobs(config: &Config) -> Registry {
     let mut registry = platform::jobs::platform_registry();
+    clinical::job::register(&mut registry);
     pharma::job::register(&mut registry, pharma::web::faers_dir(&config.data_dir));
     registry
 }

@@ -225,34 +225,67 @@ struct Performer {
 type FullUrls = HashMap<String, (String, String)>;
 
 fn refuse(field: &str, reason: impl Into<String>) -> Refused {
-    Refused { field: field.to_string(), reason: reason.into() }
+    Refused {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Turns reference text into a `Ref`: a bundle `fullUrl` (`urn:uuid:…`), a conditional
 /// reference (`Type?identifier=system|value`), or a relative or absolute `Type/id`.
-fn parse_reference(text: &str, urls: Option<&FullUrls>, field: &str) -> std::result::Result<Ref, Refused> {
+fn parse_reference(
+    text: &str,
+    urls: Option<&FullUrls>,
+    field: &str,
+) -> std::result::Result<Ref, Refused> {
     let text = text.trim();
     if let Some((ty, id)) = urls.and_then(|u| u.get(text)) {
         return match Kind::parse(ty) {
             Some(kind) => Ok(Ref::Id(kind, id.clone())),
-            None => Err(refuse(field, format!("'{text}' is a {ty}, which Rounds does not store"))),
+            None => Err(refuse(
+                field,
+                format!("'{text}' is a {ty}, which Rounds does not store"),
+            )),
         };
     }
     if text.starts_with("urn:") {
-        return Err(refuse(field, format!("'{text}' is not the fullUrl of any entry in this bundle")));
+        return Err(refuse(
+            field,
+            format!("'{text}' is not the fullUrl of any entry in this bundle"),
+        ));
     }
     if let Some((ty, query)) = text.split_once('?') {
-        let kind = Kind::parse(ty).ok_or_else(|| refuse(field, format!("'{text}' refers to a {ty}, which Rounds does not store")))?;
+        let kind = Kind::parse(ty).ok_or_else(|| {
+            refuse(
+                field,
+                format!("'{text}' refers to a {ty}, which Rounds does not store"),
+            )
+        })?;
         let identifier = query
             .split('&')
             .find_map(|p| p.strip_prefix("identifier="))
-            .ok_or_else(|| refuse(field, format!("'{text}': only conditional references by identifier are understood")))?;
-        let identifier = identifier.replace("%7C", "|").replace("%7c", "|").replace("%3A", ":").replace("%2F", "/");
-        let (system, value) = identifier
-            .split_once('|')
-            .ok_or_else(|| refuse(field, format!("'{text}': the identifier must be system|value")))?;
+            .ok_or_else(|| {
+                refuse(
+                    field,
+                    format!("'{text}': only conditional references by identifier are understood"),
+                )
+            })?;
+        let identifier = identifier
+            .replace("%7C", "|")
+            .replace("%7c", "|")
+            .replace("%3A", ":")
+            .replace("%2F", "/");
+        let (system, value) = identifier.split_once('|').ok_or_else(|| {
+            refuse(
+                field,
+                format!("'{text}': the identifier must be system|value"),
+            )
+        })?;
         if kind == Kind::Patient {
-            return Err(refuse(field, "conditional references to a Patient are not supported (patient identifiers are not stored)"));
+            return Err(refuse(
+                field,
+                "conditional references to a Patient are not supported (patient identifiers are not stored)",
+            ));
         }
         return Ok(Ref::Identifier(kind, system.to_string(), value.to_string()));
     }
@@ -262,9 +295,17 @@ fn parse_reference(text: &str, urls: Option<&FullUrls>, field: &str) -> std::res
     };
     let mut parts = path.rsplit('/');
     let (Some(id), Some(ty)) = (parts.next(), parts.next()) else {
-        return Err(refuse(field, format!("'{text}' is not a reference (Type/id, urn:uuid:… or Type?identifier=…)")));
+        return Err(refuse(
+            field,
+            format!("'{text}' is not a reference (Type/id, urn:uuid:… or Type?identifier=…)"),
+        ));
     };
-    let kind = Kind::parse(ty).ok_or_else(|| refuse(field, format!("'{text}' refers to a {ty}, which Rounds does not store")))?;
+    let kind = Kind::parse(ty).ok_or_else(|| {
+        refuse(
+            field,
+            format!("'{text}' refers to a {ty}, which Rounds does not store"),
+        )
+    })?;
     if id.is_empty() {
         return Err(refuse(field, format!("'{text}' has no id")));
     }
@@ -277,7 +318,11 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn reference(&self, r: &Option<Reference>, field: &str) -> std::result::Result<Option<Ref>, Refused> {
+    fn reference(
+        &self,
+        r: &Option<Reference>,
+        field: &str,
+    ) -> std::result::Result<Option<Ref>, Refused> {
         match r.as_ref().and_then(|r| r.reference.as_deref()) {
             Some(text) => parse_reference(text, self.urls, field).map(Some),
             None => Ok(None),
@@ -285,7 +330,8 @@ impl Ctx<'_> {
     }
 
     fn required(&self, r: &Option<Reference>, field: &str) -> std::result::Result<Ref, Refused> {
-        self.reference(r, field)?.ok_or_else(|| refuse(field, "is required"))
+        self.reference(r, field)?
+            .ok_or_else(|| refuse(field, "is required"))
     }
 }
 
@@ -300,66 +346,130 @@ struct Mapped {
 fn identifiers(list: &[FhirIdentifier]) -> Vec<Identifier> {
     list.iter()
         .filter_map(|i| match (&i.system, &i.value) {
-            (Some(s), Some(v)) if !s.is_empty() && !v.is_empty() => Some(Identifier { system: s.trim().to_string(), value: v.trim().to_string() }),
+            (Some(s), Some(v)) if !s.is_empty() && !v.is_empty() => Some(Identifier {
+                system: s.trim().to_string(),
+                value: v.trim().to_string(),
+            }),
             _ => None,
         })
         .collect()
 }
 
 fn has_code(concepts: &[Concept], system: &str, code: &str) -> bool {
-    concepts.iter().flat_map(|c| &c.coding).any(|c| c.system.as_deref() == Some(system) && c.code.as_deref() == Some(code))
+    concepts
+        .iter()
+        .flat_map(|c| &c.coding)
+        .any(|c| c.system.as_deref() == Some(system) && c.code.as_deref() == Some(code))
 }
 
 /// The coding to keep for a diagnosis or procedure: the first of `preferred` systems present,
 /// else the first coding with a system and a code. An unknown system is a warning.
-fn clinical_code(concept: &Option<Concept>, preferred: &[&str], warnings: &mut Vec<Refused>) -> std::result::Result<(String, String), Refused> {
-    let concept = concept.as_ref().ok_or_else(|| refuse("code", "is required"))?;
-    let usable = |c: &&Coding| c.system.as_deref().is_some_and(|s| !s.is_empty()) && c.code.as_deref().is_some_and(|s| !s.trim().is_empty());
+fn clinical_code(
+    concept: &Option<Concept>,
+    preferred: &[&str],
+    warnings: &mut Vec<Refused>,
+) -> std::result::Result<(String, String), Refused> {
+    let concept = concept
+        .as_ref()
+        .ok_or_else(|| refuse("code", "is required"))?;
+    let usable = |c: &&Coding| {
+        c.system.as_deref().is_some_and(|s| !s.is_empty())
+            && c.code.as_deref().is_some_and(|s| !s.trim().is_empty())
+    };
     let chosen = preferred
         .iter()
-        .find_map(|p| concept.coding.iter().filter(usable).find(|c| c.system.as_deref() == Some(p)))
+        .find_map(|p| {
+            concept
+                .coding
+                .iter()
+                .filter(usable)
+                .find(|c| c.system.as_deref() == Some(p))
+        })
         .or_else(|| concept.coding.iter().find(usable));
     let Some(coding) = chosen else {
-        return Err(refuse("code", "has no coding with both a system and a code"));
+        return Err(refuse(
+            "code",
+            "has no coding with both a system and a code",
+        ));
     };
     let system = coding.system.clone().unwrap_or_default();
     if !codes::CLINICAL_SYSTEMS.contains(&system.as_str()) {
-        warnings.push(refuse("code", format!("code system '{system}' is not one Rounds knows; stored as given")));
+        warnings.push(refuse(
+            "code",
+            format!("code system '{system}' is not one Rounds knows; stored as given"),
+        ));
     }
-    Ok((system, coding.code.clone().unwrap_or_default().trim().to_string()))
+    Ok((
+        system,
+        coding.code.clone().unwrap_or_default().trim().to_string(),
+    ))
 }
 
 /// The code of the coding in `system` (or, with a warning, of the first coding).
-fn coded(concept: &Option<Concept>, system: &str, allowed: &[&str], field: &str, warnings: &mut Vec<Refused>) -> Option<String> {
+fn coded(
+    concept: &Option<Concept>,
+    system: &str,
+    allowed: &[&str],
+    field: &str,
+    warnings: &mut Vec<Refused>,
+) -> Option<String> {
     let concept = concept.as_ref()?;
-    if let Some(code) = concept.coding.iter().find(|c| c.system.as_deref() == Some(system)).and_then(|c| c.code.clone()) {
+    if let Some(code) = concept
+        .coding
+        .iter()
+        .find(|c| c.system.as_deref() == Some(system))
+        .and_then(|c| c.code.clone())
+    {
         if !allowed.contains(&code.as_str()) {
-            warnings.push(refuse(field, format!("'{code}' is not a code of {system}; stored as given")));
+            warnings.push(refuse(
+                field,
+                format!("'{code}' is not a code of {system}; stored as given"),
+            ));
         }
         return Some(code);
     }
     let first = concept.coding.iter().find_map(|c| c.code.clone())?;
-    warnings.push(refuse(field, format!("'{first}' is not coded in {system}; stored as given")));
+    warnings.push(refuse(
+        field,
+        format!("'{first}' is not coded in {system}; stored as given"),
+    ));
     Some(first)
 }
 
 fn date_field(value: &Option<String>, field: &str) -> std::result::Result<Option<String>, Refused> {
-    value.as_deref().map(|v| records::parse_date(v).map_err(|reason| refuse(field, reason))).transpose()
+    value
+        .as_deref()
+        .map(|v| records::parse_date(v).map_err(|reason| refuse(field, reason)))
+        .transpose()
 }
 
-fn datetime_field(value: &Option<String>, field: &str) -> std::result::Result<Option<String>, Refused> {
-    value.as_deref().map(|v| records::parse_datetime(v).map_err(|reason| refuse(field, reason))).transpose()
+fn datetime_field(
+    value: &Option<String>,
+    field: &str,
+) -> std::result::Result<Option<String>, Refused> {
+    value
+        .as_deref()
+        .map(|v| records::parse_datetime(v).map_err(|reason| refuse(field, reason)))
+        .transpose()
 }
 
 fn parse<T: DeserializeOwned>(json: &str) -> std::result::Result<T, Refused> {
-    serde_json::from_str(json).map_err(|e| refuse("json", e.to_string().replace(" at line 1 column ", " at column ")))
+    serde_json::from_str(json).map_err(|e| {
+        refuse(
+            "json",
+            e.to_string().replace(" at line 1 column ", " at column "),
+        )
+    })
 }
 
 fn check_type(found: &str, expected: Kind) -> std::result::Result<(), Refused> {
     if found == expected.as_str() {
         Ok(())
     } else {
-        Err(refuse("resourceType", format!("expected {}, found '{found}'", expected.as_str())))
+        Err(refuse(
+            "resourceType",
+            format!("expected {}, found '{found}'", expected.as_str()),
+        ))
     }
 }
 
@@ -372,7 +482,10 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
     let record = (|| -> std::result::Result<Record, Refused> {
         let mut take_id = |found: &Option<String>, ty: &str| -> std::result::Result<(), Refused> {
             check_type(ty, kind)?;
-            id = found.clone().or_else(|| fallback_id.map(str::to_string)).unwrap_or_default();
+            id = found
+                .clone()
+                .or_else(|| fallback_id.map(str::to_string))
+                .unwrap_or_default();
             if id.trim().is_empty() {
                 return Err(refuse("id", "is required"));
             }
@@ -385,8 +498,15 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             Kind::Patient => {
                 let r: PatientR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let sex = codes::sex(r.gender.as_deref().unwrap_or(""))
-                    .ok_or_else(|| refuse("gender", format!("'{}' is not male, female, other or unknown", r.gender.clone().unwrap_or_default())))?;
+                let sex = codes::sex(r.gender.as_deref().unwrap_or("")).ok_or_else(|| {
+                    refuse(
+                        "gender",
+                        format!(
+                            "'{}' is not male, female, other or unknown",
+                            r.gender.clone().unwrap_or_default()
+                        ),
+                    )
+                })?;
                 let zip3 = r
                     .address
                     .first()
@@ -405,7 +525,10 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 let r: PractitionerR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
                 let identifiers = identifiers(&r.identifier);
-                let npi = identifiers.iter().find(|i| i.system == codes::NPI).map(|i| i.value.clone());
+                let npi = identifiers
+                    .iter()
+                    .find(|i| i.system == codes::NPI)
+                    .map(|i| i.value.clone());
                 let name = r
                     .name
                     .first()
@@ -417,35 +540,68 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                         })
                     })
                     .unwrap_or_default();
-                Record::Practitioner(records::Practitioner { npi, name, identifiers })
+                Record::Practitioner(records::Practitioner {
+                    npi,
+                    name,
+                    identifiers,
+                })
             }
             Kind::Organization => {
                 let r: OrganizationR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let name = r.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| refuse("name", "is required"))?;
+                let name = r
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| refuse("name", "is required"))?;
                 let identifiers = identifiers(&r.identifier);
                 let ccn = identifiers
                     .iter()
                     .find(|i| i.system == codes::CCN)
-                    .map(|i| platform::org::check_ccn(&i.value).map_err(|e| refuse("identifier", e.to_string())))
+                    .map(|i| {
+                        platform::org::check_ccn(&i.value)
+                            .map_err(|e| refuse("identifier", e.to_string()))
+                    })
                     .transpose()?;
-                let payer = has_code(&r.kind, codes::ORGANIZATION_TYPE, "pay") || has_code(&r.kind, codes::ORGANIZATION_TYPE, "ins");
+                let payer = has_code(&r.kind, codes::ORGANIZATION_TYPE, "pay")
+                    || has_code(&r.kind, codes::ORGANIZATION_TYPE, "ins");
                 let department_of = if has_code(&r.kind, codes::ORGANIZATION_TYPE, "dept") {
-                    Some(ctx.reference(&r.part_of, "partOf")?.ok_or_else(|| refuse("partOf", "a department needs the facility Organization it is part of"))?)
+                    Some(ctx.reference(&r.part_of, "partOf")?.ok_or_else(|| {
+                        refuse(
+                            "partOf",
+                            "a department needs the facility Organization it is part of",
+                        )
+                    })?)
                 } else {
                     None
                 };
-                Record::Organization(records::Organization { name: name.to_string(), ccn, department_of, payer, identifiers })
+                Record::Organization(records::Organization {
+                    name: name.to_string(),
+                    ccn,
+                    department_of,
+                    payer,
+                    identifiers,
+                })
             }
             Kind::Location => {
                 let r: LocationR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let name = r.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| refuse("name", "is required"))?;
-                let ward = r.physical_type.as_ref().is_some_and(|p| p.coding.iter().any(|c| c.code.as_deref() == Some("wa")));
+                let name = r
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| refuse("name", "is required"))?;
+                let ward = r
+                    .physical_type
+                    .as_ref()
+                    .is_some_and(|p| p.coding.iter().any(|c| c.code.as_deref() == Some("wa")));
                 Record::Location(records::Location {
                     name: name.to_string(),
                     unit_kind: ward.then(|| unit_kind(&r.kind)),
-                    organization: ctx.reference(&r.managing_organization, "managingOrganization")?,
+                    organization: ctx
+                        .reference(&r.managing_organization, "managingOrganization")?,
                     identifiers: identifiers(&r.identifier),
                 })
             }
@@ -461,18 +617,27 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             Kind::Encounter => {
                 let r: EncounterR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let class_code = r.class.as_ref().and_then(|c| c.code.clone()).ok_or_else(|| refuse("class", "is required"))?;
+                let class_code = r
+                    .class
+                    .as_ref()
+                    .and_then(|c| c.code.clone())
+                    .ok_or_else(|| refuse("class", "is required"))?;
                 let class = codes::encounter_class(&class_code)
                     .ok_or_else(|| refuse("class", format!("'{class_code}' is not a v3-ActCode encounter class (IMP, EMER, OBSENC, AMB, …)")))?;
                 let period = r.period.unwrap_or_default();
-                let admit_at = datetime_field(&period.start, "period.start")?.ok_or_else(|| refuse("period.start", "is required"))?;
+                let admit_at = datetime_field(&period.start, "period.start")?
+                    .ok_or_else(|| refuse("period.start", "is required"))?;
                 let discharge_at = datetime_field(&period.end, "period.end")?;
                 if let Some(end) = &discharge_at
                     && *end < admit_at
                 {
                     return Err(refuse(
                         "period.end",
-                        format!("{} is before the start {}", period.end.clone().unwrap_or_default(), period.start.clone().unwrap_or_default()),
+                        format!(
+                            "{} is before the start {}",
+                            period.end.clone().unwrap_or_default(),
+                            period.start.clone().unwrap_or_default()
+                        ),
                     ));
                 }
                 let attending = attending(&r.participant, ctx)?;
@@ -486,21 +651,44 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 if let Some(drg) = &ms_drg
                     && !(drg.len() == 3 && drg.bytes().all(|b| b.is_ascii_digit()))
                 {
-                    return Err(refuse("type", format!("MS-DRG '{drg}' is not three digits")));
+                    return Err(refuse(
+                        "type",
+                        format!("MS-DRG '{drg}' is not three digits"),
+                    ));
                 }
                 let hospitalization = r.hospitalization;
-                let admit_source = hospitalization
-                    .as_ref()
-                    .and_then(|h| coded(&h.admit_source, codes::ADMIT_SOURCE, codes::ADMIT_SOURCES, "hospitalization.admitSource", &mut warnings));
+                let admit_source = hospitalization.as_ref().and_then(|h| {
+                    coded(
+                        &h.admit_source,
+                        codes::ADMIT_SOURCE,
+                        codes::ADMIT_SOURCES,
+                        "hospitalization.admitSource",
+                        &mut warnings,
+                    )
+                });
                 let discharge_disposition = hospitalization.as_ref().and_then(|h| {
-                    coded(&h.discharge_disposition, codes::DISCHARGE_DISPOSITION, codes::DISCHARGE_DISPOSITIONS, "hospitalization.dischargeDisposition", &mut warnings)
+                    coded(
+                        &h.discharge_disposition,
+                        codes::DISCHARGE_DISPOSITION,
+                        codes::DISCHARGE_DISPOSITIONS,
+                        "hospitalization.dischargeDisposition",
+                        &mut warnings,
+                    )
                 });
                 // Ranks of the diagnoses it lists: rank 1 is principal; without any rank 1, the
                 // first discharge (DD) or billing diagnosis is.
                 let mut listed = Vec::new();
                 for d in &r.diagnosis {
-                    let Some(Ref::Id(Kind::Condition, cid)) = ctx.reference(&d.condition, "diagnosis.condition")? else { continue };
-                    let billing = d.role.as_ref().is_some_and(|u| u.coding.iter().any(|c| matches!(c.code.as_deref(), Some("DD" | "billing"))));
+                    let Some(Ref::Id(Kind::Condition, cid)) =
+                        ctx.reference(&d.condition, "diagnosis.condition")?
+                    else {
+                        continue;
+                    };
+                    let billing = d.role.as_ref().is_some_and(|u| {
+                        u.coding
+                            .iter()
+                            .any(|c| matches!(c.code.as_deref(), Some("DD" | "billing")))
+                    });
                     listed.push((key(Kind::Condition, &cid), d.rank, billing));
                 }
                 let has_first = listed.iter().any(|(_, rank, _)| *rank == Some(1));
@@ -520,7 +708,12 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     class,
                     admit_at,
                     discharge_at,
-                    location: r.location.first().map(|l| ctx.reference(&l.location, "location")).transpose()?.flatten(),
+                    location: r
+                        .location
+                        .first()
+                        .map(|l| ctx.reference(&l.location, "location"))
+                        .transpose()?
+                        .flatten(),
                     service_provider: ctx.reference(&r.service_provider, "serviceProvider")?,
                     attending,
                     admit_source,
@@ -534,23 +727,41 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             Kind::Condition => {
                 let r: ConditionR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let (code_system, code) = clinical_code(&r.code, &[codes::ICD10CM, codes::SNOMED, codes::ICD9CM], &mut warnings)?;
+                let (code_system, code) = clinical_code(
+                    &r.code,
+                    &[codes::ICD10CM, codes::SNOMED, codes::ICD9CM],
+                    &mut warnings,
+                )?;
                 let mut present_on_admission = None;
                 for e in &r.extension {
                     let url = e.url.as_deref().unwrap_or("").to_ascii_lowercase();
-                    if !(url.contains("present-on-admission") || url.contains("presentonadmission") || url.ends_with("/poa")) {
+                    if !(url.contains("present-on-admission")
+                        || url.contains("presentonadmission")
+                        || url.ends_with("/poa"))
+                    {
                         continue;
                     }
                     let value = e
                         .value_code
                         .clone()
                         .or_else(|| e.value_coding.as_ref().and_then(|c| c.code.clone()))
-                        .or_else(|| e.value_codeable_concept.as_ref().and_then(|c| c.coding.iter().find_map(|c| c.code.clone())))
-                        .or_else(|| e.value_boolean.map(|b| if b { "Y".into() } else { "N".into() }))
+                        .or_else(|| {
+                            e.value_codeable_concept
+                                .as_ref()
+                                .and_then(|c| c.coding.iter().find_map(|c| c.code.clone()))
+                        })
+                        .or_else(|| {
+                            e.value_boolean
+                                .map(|b| if b { "Y".into() } else { "N".into() })
+                        })
                         .or_else(|| e.value_string.clone())
                         .unwrap_or_default();
-                    present_on_admission =
-                        Some(codes::poa(&value).ok_or_else(|| refuse("extension", format!("present-on-admission '{value}' is not Y, N, U, W or 1")))?);
+                    present_on_admission = Some(codes::poa(&value).ok_or_else(|| {
+                        refuse(
+                            "extension",
+                            format!("present-on-admission '{value}' is not Y, N, U, W or 1"),
+                        )
+                    })?);
                 }
                 Record::Condition(records::Condition {
                     patient: ctx.required(&r.subject, "subject")?,
@@ -568,15 +779,26 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             Kind::Procedure => {
                 let r: ProcedureR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let (code_system, code) = clinical_code(&r.code, &[codes::ICD10PCS, codes::CPT, codes::HCPCS, codes::SNOMED], &mut warnings)?;
-                let performed_at = match datetime_field(&r.performed_date_time, "performedDateTime")? {
-                    Some(t) => Some(t),
-                    None => datetime_field(&r.performed_period.as_ref().and_then(|p| p.start.clone()), "performedPeriod.start")?,
-                };
+                let (code_system, code) = clinical_code(
+                    &r.code,
+                    &[codes::ICD10PCS, codes::CPT, codes::HCPCS, codes::SNOMED],
+                    &mut warnings,
+                )?;
+                let performed_at =
+                    match datetime_field(&r.performed_date_time, "performedDateTime")? {
+                        Some(t) => Some(t),
+                        None => datetime_field(
+                            &r.performed_period.as_ref().and_then(|p| p.start.clone()),
+                            "performedPeriod.start",
+                        )?,
+                    };
                 let mut performer = None;
                 for p in &r.performer {
                     if let Some(reference) = ctx.reference(&p.actor, "performer.actor")?
-                        && matches!(reference.kind(), Kind::Practitioner | Kind::PractitionerRole)
+                        && matches!(
+                            reference.kind(),
+                            Kind::Practitioner | Kind::PractitionerRole
+                        )
                     {
                         performer = Some(reference);
                         break;
@@ -593,7 +815,12 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             }
         })
     })();
-    Mapped { id, record, warnings, ranks }
+    Mapped {
+        id,
+        record,
+        warnings,
+        ranks,
+    }
 }
 
 /// The attending: the participant of type ATND, else PPRF (primary performer), else the first
@@ -608,7 +835,10 @@ fn attending(participants: &[Participant], ctx: &Ctx) -> std::result::Result<Opt
         }
     }
     for code in ["ATND", "PPRF"] {
-        if let Some((_, r)) = refs.iter().find(|(p, _)| has_code(&p.kind, codes::PARTICIPATION_TYPE, code)) {
+        if let Some((_, r)) = refs
+            .iter()
+            .find(|(p, _)| has_code(&p.kind, codes::PARTICIPATION_TYPE, code))
+        {
             return Ok(Some(r.clone()));
         }
     }
@@ -617,7 +847,11 @@ fn attending(participants: &[Participant], ctx: &Ctx) -> std::result::Result<Opt
 
 /// A ward's unit kind from its Location.type (v3-RoleCode).
 fn unit_kind(types: &[Concept]) -> &'static str {
-    for code in types.iter().flat_map(|c| &c.coding).filter_map(|c| c.code.as_deref()) {
+    for code in types
+        .iter()
+        .flat_map(|c| &c.coding)
+        .filter_map(|c| c.code.as_deref())
+    {
         let kind = match code {
             "ICU" | "CCU" | "SICU" | "MICU" | "CVICU" | "PEDICU" => "icu",
             "NICU" | "NCCF" => "nicu",
@@ -661,7 +895,12 @@ fn phases_of(kind: Kind) -> u16 {
 
 enum Current {
     Idle,
-    Lines { file: usize, lines: Lines, kind: Kind, gzip: bool },
+    Lines {
+        file: usize,
+        lines: Lines,
+        kind: Kind,
+        gzip: bool,
+    },
     Queue(VecDeque<Read>),
 }
 
@@ -685,7 +924,15 @@ impl FhirReader {
         }
         Ok(FhirReader {
             names: paths.iter().map(|p| p.display().to_string()).collect(),
-            files: paths.into_iter().map(|path| FileInfo { path, format: Format::Ndjson, phases: 0, kind: None }).collect(),
+            files: paths
+                .into_iter()
+                .map(|path| FileInfo {
+                    path,
+                    format: Format::Ndjson,
+                    phases: 0,
+                    kind: None,
+                })
+                .collect(),
             phase: 0,
             next_file: 0,
             current: Current::Idle,
@@ -694,22 +941,48 @@ impl FhirReader {
         })
     }
 
-    fn problem(&self, file: usize, line: u64, field: &str, reason: impl Into<String>) -> super::Problem {
+    fn problem(
+        &self,
+        file: usize,
+        line: u64,
+        field: &str,
+        reason: impl Into<String>,
+    ) -> super::Problem {
         super::Problem::new(&self.names[file], line, field, reason)
     }
 
     fn map_line(&mut self, file: usize, line: u64, kind: Kind, bytes: &[u8]) -> Read {
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
-            Err(e) => return Read::Problem(Some(kind), self.problem(file, line, "json", format!("not UTF-8 text ({e})"))),
+            Err(e) => {
+                return Read::Problem(
+                    Some(kind),
+                    self.problem(file, line, "json", format!("not UTF-8 text ({e})")),
+                );
+            }
         };
-        let mapped = map_resource(kind, text, None, &Ctx { urls: None, ranks: &self.ranks });
+        let mapped = map_resource(
+            kind,
+            text,
+            None,
+            &Ctx {
+                urls: None,
+                ranks: &self.ranks,
+            },
+        );
         self.item(file, line, kind, mapped)
     }
 
     fn item(&mut self, file: usize, line: u64, kind: Kind, mapped: Mapped) -> Read {
         self.ranks.extend(mapped.ranks);
-        Read::Item(Item { file, line, kind, id: mapped.id, record: mapped.record, warnings: mapped.warnings })
+        Read::Item(Item {
+            file,
+            line,
+            kind,
+            id: mapped.id,
+            record: mapped.record,
+            warnings: mapped.warnings,
+        })
     }
 
     /// The records of the current phase in a `.json` file (a Bundle or one resource).
@@ -720,19 +993,28 @@ impl FhirReader {
         let bytes = match files::read_all(&path) {
             Ok(b) => b,
             Err(e) => {
-                out.push_back(Read::Problem(None, self.problem(file, 1, "file", files::describe(&e, gzip))));
+                out.push_back(Read::Problem(
+                    None,
+                    self.problem(file, 1, "file", files::describe(&e, gzip)),
+                ));
                 return out;
             }
         };
         let text = match std::str::from_utf8(&bytes) {
             Ok(t) => t,
             Err(e) => {
-                out.push_back(Read::Problem(None, self.problem(file, 1, "json", format!("not UTF-8 text ({e})"))));
+                out.push_back(Read::Problem(
+                    None,
+                    self.problem(file, 1, "json", format!("not UTF-8 text ({e})")),
+                ));
                 return out;
             }
         };
         if text.trim().is_empty() {
-            out.push_back(Read::Problem(None, self.problem(file, 1, "file", "is empty")));
+            out.push_back(Read::Problem(
+                None,
+                self.problem(file, 1, "file", "is empty"),
+            ));
             return out;
         }
         #[derive(Deserialize)]
@@ -754,17 +1036,26 @@ impl FhirReader {
         let bundle: BundleR = match serde_json::from_str(text) {
             Ok(b) => b,
             Err(e) => {
-                out.push_back(Read::Problem(None, self.problem(file, e.line() as u64, "json", e.to_string())));
+                out.push_back(Read::Problem(
+                    None,
+                    self.problem(file, e.line() as u64, "json", e.to_string()),
+                ));
                 return out;
             }
         };
         let line_of = |raw: &RawValue| {
             let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-            text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() as u64 + 1
+            text.as_bytes()[..offset.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64
+                + 1
         };
         // A single resource rather than a Bundle: one entry at line 1.
         let single;
-        let entries: Vec<(Option<String>, &RawValue)> = if bundle.resource_type.as_deref() == Some("Bundle") {
+        let entries: Vec<(Option<String>, &RawValue)> = if bundle.resource_type.as_deref()
+            == Some("Bundle")
+        {
             match bundle.kind.as_deref() {
                 Some("collection" | "transaction" | "batch" | "searchset") => {}
                 other => {
@@ -775,12 +1066,19 @@ impl FhirReader {
                     return out;
                 }
             }
-            bundle.entry.into_iter().filter_map(|e| e.resource.map(|r| (e.full_url, r))).collect()
+            bundle
+                .entry
+                .into_iter()
+                .filter_map(|e| e.resource.map(|r| (e.full_url, r)))
+                .collect()
         } else {
             single = match serde_json::from_str::<&RawValue>(text) {
                 Ok(r) => r,
                 Err(e) => {
-                    out.push_back(Read::Problem(None, self.problem(file, e.line() as u64, "json", e.to_string())));
+                    out.push_back(Read::Problem(
+                        None,
+                        self.problem(file, e.line() as u64, "json", e.to_string()),
+                    ));
                     return out;
                 }
             };
@@ -792,13 +1090,18 @@ impl FhirReader {
             let head: Head = match serde_json::from_str(raw.get()) {
                 Ok(h) => h,
                 Err(e) => {
-                    out.push_back(Read::Problem(None, self.problem(file, line_of(raw), "json", e.to_string())));
+                    out.push_back(Read::Problem(
+                        None,
+                        self.problem(file, line_of(raw), "json", e.to_string()),
+                    ));
                     heads.push(None);
                     continue;
                 }
             };
             let ty = head.resource_type.unwrap_or_default();
-            let fallback = full_url.as_deref().map(|u| u.rsplit([':', '/']).next().unwrap_or(u).to_string());
+            let fallback = full_url
+                .as_deref()
+                .map(|u| u.rsplit([':', '/']).next().unwrap_or(u).to_string());
             let id = head.id.clone().or(fallback.clone()).unwrap_or_default();
             if let Some(url) = full_url {
                 urls.insert(url.clone(), (ty.clone(), id));
@@ -809,7 +1112,11 @@ impl FhirReader {
             let Some((ty, fallback)) = head else { continue };
             let Some(kind) = Kind::parse(&ty) else {
                 if scanning {
-                    let name = if ty.is_empty() { "(no resourceType)".to_string() } else { ty };
+                    let name = if ty.is_empty() {
+                        "(no resourceType)".to_string()
+                    } else {
+                        ty
+                    };
                     *self.skipped.entry(name).or_default() += 1;
                 }
                 continue;
@@ -821,7 +1128,15 @@ impl FhirReader {
             if phases_of(kind) & (1 << self.phase) == 0 {
                 continue;
             }
-            let mapped = map_resource(kind, raw.get(), fallback.as_deref(), &Ctx { urls: Some(&urls), ranks: &self.ranks });
+            let mapped = map_resource(
+                kind,
+                raw.get(),
+                fallback.as_deref(),
+                &Ctx {
+                    urls: Some(&urls),
+                    ranks: &self.ranks,
+                },
+            );
             let read = self.item(file, line_of(raw), kind, mapped);
             out.push_back(read);
         }
@@ -845,7 +1160,11 @@ fn format_of(name: &str) -> Option<Format> {
 /// `1.Encounter.ndjson.gz`), if any.
 fn type_from_name(name: &str) -> Option<String> {
     name.split(['.', '-', '_', '/'])
-        .find(|t| t.len() > 2 && t.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && t.chars().all(|c| c.is_ascii_alphabetic()))
+        .find(|t| {
+            t.len() > 2
+                && t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && t.chars().all(|c| c.is_ascii_alphabetic())
+        })
         .map(str::to_string)
 }
 
@@ -858,9 +1177,21 @@ impl Reader for FhirReader {
         let mut problems = Vec::new();
         for file in 0..self.files.len() {
             let path = self.files[file].path.clone();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
             let Some(format) = format_of(&name) else {
-                problems.push((None, self.problem(file, 1, "file", "is neither FHIR NDJSON (.ndjson) nor JSON (.json), optionally gzipped")));
+                problems.push((
+                    None,
+                    self.problem(
+                        file,
+                        1,
+                        "file",
+                        "is neither FHIR NDJSON (.ndjson) nor JSON (.json), optionally gzipped",
+                    ),
+                ));
                 continue;
             };
             self.files[file].format = format;
@@ -877,23 +1208,38 @@ impl Reader for FhirReader {
             let mut lines = match files::open(&path) {
                 Ok(input) => Lines::new(input),
                 Err(e) => {
-                    problems.push((None, self.problem(file, 1, "file", format!("cannot open: {e}"))));
+                    problems.push((
+                        None,
+                        self.problem(file, 1, "file", format!("cannot open: {e}")),
+                    ));
                     continue;
                 }
             };
             let first = loop {
                 match lines.advance() {
                     Ok(true) if lines.buf.iter().all(u8::is_ascii_whitespace) => continue,
-                    Ok(true) => break Some(serde_json::from_slice::<Head>(&lines.buf).ok().and_then(|h| h.resource_type)),
+                    Ok(true) => {
+                        break Some(
+                            serde_json::from_slice::<Head>(&lines.buf)
+                                .ok()
+                                .and_then(|h| h.resource_type),
+                        );
+                    }
                     Ok(false) => break None,
                     Err(e) => {
-                        problems.push((None, self.problem(file, lines.line + 1, "file", files::describe(&e, gzip))));
+                        problems.push((
+                            None,
+                            self.problem(file, lines.line + 1, "file", files::describe(&e, gzip)),
+                        ));
                         break Some(None);
                     }
                 }
             };
             let Some(first_type) = first else {
-                problems.push((None, self.problem(file, 1, "file", "is empty (no resources)")));
+                problems.push((
+                    None,
+                    self.problem(file, 1, "file", "is empty (no resources)"),
+                ));
                 continue;
             };
             let ty = type_from_name(&name).or(first_type);
@@ -921,7 +1267,12 @@ impl Reader for FhirReader {
     fn next(&mut self) -> Option<Read> {
         loop {
             match &mut self.current {
-                Current::Lines { file, lines, kind, gzip } => {
+                Current::Lines {
+                    file,
+                    lines,
+                    kind,
+                    gzip,
+                } => {
                     let (file, kind) = (*file, *kind);
                     match lines.advance() {
                         Ok(true) => {
@@ -950,15 +1301,28 @@ impl Reader for FhirReader {
                     None => self.current = Current::Idle,
                 },
                 Current::Idle => {
-                    let file = (self.next_file..self.files.len()).find(|f| self.files[*f].phases & (1 << self.phase) != 0)?;
+                    let file = (self.next_file..self.files.len())
+                        .find(|f| self.files[*f].phases & (1 << self.phase) != 0)?;
                     self.next_file = file + 1;
                     let info = &self.files[file];
                     match (info.format, info.kind) {
                         (Format::Ndjson, Some(kind)) => {
                             let gzip = files::is_gzip(&info.path);
                             match files::open(&info.path) {
-                                Ok(input) => self.current = Current::Lines { file, lines: Lines::new(input), kind, gzip },
-                                Err(e) => return Some(Read::Problem(Some(kind), self.problem(file, 1, "file", format!("cannot open: {e}")))),
+                                Ok(input) => {
+                                    self.current = Current::Lines {
+                                        file,
+                                        lines: Lines::new(input),
+                                        kind,
+                                        gzip,
+                                    }
+                                }
+                                Err(e) => {
+                                    return Some(Read::Problem(
+                                        Some(kind),
+                                        self.problem(file, 1, "file", format!("cannot open: {e}")),
+                                    ));
+                                }
                             }
                         }
                         _ => {
@@ -986,7 +1350,18 @@ pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, 
             continue;
         }
         out.push(match std::str::from_utf8(line) {
-            Ok(t) => map_resource(kind, t, None, &Ctx { urls: None, ranks: &ranks }).record,
+            Ok(t) => {
+                map_resource(
+                    kind,
+                    t,
+                    None,
+                    &Ctx {
+                        urls: None,
+                        ranks: &ranks,
+                    },
+                )
+                .record
+            }
             Err(e) => Err(refuse("json", format!("not UTF-8 text ({e})"))),
         });
     }

@@ -10,19 +10,28 @@ use std::path::Path;
 pub type Input = Box<dyn BufRead + Send>;
 
 pub fn is_gzip(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// The file's name without `.gz`, lower-cased, to tell its format by.
 pub fn plain_name(path: &Path) -> String {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     name.strip_suffix(".gz").map(str::to_string).unwrap_or(name)
 }
 
 pub fn open(path: &Path) -> std::io::Result<Input> {
     let file = File::open(path)?;
     Ok(if is_gzip(path) {
-        Box::new(BufReader::with_capacity(1 << 18, MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file))))
+        Box::new(BufReader::with_capacity(
+            1 << 18,
+            MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
+        ))
     } else {
         Box::new(BufReader::with_capacity(1 << 18, file))
     })
@@ -38,8 +47,12 @@ pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
 /// How a read error reads in a problem report.
 pub fn describe(e: &std::io::Error, gzip: bool) -> String {
     match e.kind() {
-        std::io::ErrorKind::UnexpectedEof if gzip => "the gzip file is cut short (unexpected end of file)".to_string(),
-        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData if gzip => format!("the gzip data is corrupt ({e})"),
+        std::io::ErrorKind::UnexpectedEof if gzip => {
+            "the gzip file is cut short (unexpected end of file)".to_string()
+        }
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData if gzip => {
+            format!("the gzip data is corrupt ({e})")
+        }
         _ => format!("cannot read: {e}"),
     }
 }
@@ -53,7 +66,11 @@ pub struct Lines {
 
 impl Lines {
     pub fn new(input: Input) -> Lines {
-        Lines { input, line: 0, buf: Vec::with_capacity(4096) }
+        Lines {
+            input,
+            line: 0,
+            buf: Vec::with_capacity(4096),
+        }
     }
 
     /// Reads the next line into `buf`; `Ok(false)` at the end.

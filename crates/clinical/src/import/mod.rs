@@ -31,7 +31,7 @@ pub struct Options {
     /// At most this many problems are kept in the report (all are counted).
     pub max_problems: usize,
     /// Called now and then with the number of records handled so far.
-    pub progress: Option<Box<dyn FnMut(u64) + Send>>,
+    pub progress: Option<Box<dyn FnMut(u64) + Send + Sync>>,
 }
 
 impl Default for Options {
@@ -60,13 +60,22 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file, self.line, self.field, self.reason)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.field, self.reason
+        )
     }
 }
 
 impl Problem {
     pub fn new(file: &str, line: u64, field: &str, reason: impl Into<String>) -> Problem {
-        Problem { file: file.to_string(), line, field: field.to_string(), reason: reason.into() }
+        Problem {
+            file: file.to_string(),
+            line,
+            field: field.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -123,7 +132,18 @@ impl Summary {
 
     /// The per-type table printed at the end of an import.
     pub fn table(&self) -> String {
-        let mut rows = vec![["TYPE", "READ", "CREATED", "UPDATED", "UNCHANGED", "REJECTED"].map(String::from).to_vec()];
+        let mut rows = vec![
+            [
+                "TYPE",
+                "READ",
+                "CREATED",
+                "UPDATED",
+                "UNCHANGED",
+                "REJECTED",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
         let line = |name: &str, c: &TypeCounts| {
             vec![
                 name.to_string(),
@@ -138,13 +158,21 @@ impl Summary {
             rows.push(line(name, c));
         }
         rows.push(line("total", &self.total()));
-        let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..6)
+            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+            .collect();
         let mut out = String::new();
         for r in rows {
             let cells: Vec<String> = r
                 .iter()
                 .enumerate()
-                .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
+                .map(|(i, c)| {
+                    if i == 0 {
+                        format!("{c:<w$}", w = widths[i])
+                    } else {
+                        format!("{c:>w$}", w = widths[i])
+                    }
+                })
                 .collect();
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
@@ -199,12 +227,19 @@ pub trait Reader: Send {
 }
 
 /// Runs an import: every phase through `reader`, one transaction, one audit entry.
-pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut Options) -> Result<Summary> {
+pub async fn drive(
+    db: &Db,
+    reader: &mut dyn Reader,
+    kind: &str,
+    options: &mut Options,
+) -> Result<Summary> {
     let started = Instant::now();
     let started_at = platform::time::now_text();
     let source = options.source_system.trim().to_string();
     if source.is_empty() || source.len() > 100 {
-        return Err(Error::Invalid("the source system must be a name of 1 to 100 characters".into()));
+        return Err(Error::Invalid(
+            "the source system must be a name of 1 to 100 characters".into(),
+        ));
     }
     let mut summary = Summary {
         kind: kind.to_string(),
@@ -220,7 +255,9 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
     };
     for (kind, problem) in reader.scan()? {
         if problems_seen.insert((problem.file.clone(), problem.line, problem.field.clone())) {
-            summary.counts(kind.map_or(UNREADABLE, Kind::as_str)).rejected += 1;
+            summary
+                .counts(kind.map_or(UNREADABLE, Kind::as_str))
+                .rejected += 1;
             keep(&mut summary, problem, options);
         }
     }
@@ -230,14 +267,20 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
     // to it.
     if !summary.rejects.is_empty() && !options.skip_invalid {
         summary.seconds = started.elapsed().as_secs_f64();
-        summary.run_id = Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);
+        summary.run_id =
+            Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);
         let problems = summary.rejects.clone();
-        return Err(Error::Rejected { summary: Box::new(summary), problems });
+        return Err(Error::Rejected {
+            summary: Box::new(summary),
+            problems,
+        });
     }
     let mut tx = db.begin().await?;
     if db.backend == Backend::Postgres {
         // One import at a time: ids are assigned by the importer.
-        sqlx::query("SELECT pg_advisory_xact_lock(727866003)").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(727866003)")
+            .execute(&mut *tx)
+            .await?;
     }
     let run_id: i64 = sqlx::Row::try_get(
         &sqlx::query(
@@ -261,15 +304,22 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
         while let Some(read) = reader.next() {
             let item = match read {
                 Read::Problem(kind, problem) => {
-                    if problems_seen.insert((problem.file.clone(), problem.line, problem.field.clone())) {
-                        summary.counts(kind.map_or(UNREADABLE, Kind::as_str)).rejected += 1;
+                    if problems_seen.insert((
+                        problem.file.clone(),
+                        problem.line,
+                        problem.field.clone(),
+                    )) {
+                        summary
+                            .counts(kind.map_or(UNREADABLE, Kind::as_str))
+                            .rejected += 1;
                         keep(&mut summary, problem, options);
                     }
                     continue;
                 }
                 Read::Item(item) => item,
             };
-            let file_name = |summary: &Summary| summary.files.get(item.file).cloned().unwrap_or_default();
+            let file_name =
+                |summary: &Summary| summary.files.get(item.file).cloned().unwrap_or_default();
             let record = match item.record {
                 Ok(record) if record.phase() == phase => record,
                 Ok(_) => continue,
@@ -281,7 +331,11 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                         c.rejected += 1;
                         writer.rejected.insert(key(item.kind, &item.id));
                         problem_lines.insert((file.clone(), item.line));
-                        keep(&mut summary, Problem::new(&file, item.line, &refusal.field, refusal.reason), options);
+                        keep(
+                            &mut summary,
+                            Problem::new(&file, item.line, &refusal.field, refusal.reason),
+                            options,
+                        );
                     }
                     continue;
                 }
@@ -290,7 +344,9 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                 let file = file_name(&summary);
                 summary.warning_count += 1;
                 if summary.warnings.len() < options.max_problems {
-                    summary.warnings.push(Problem::new(&file, item.line, &w.field, w.reason));
+                    summary
+                        .warnings
+                        .push(Problem::new(&file, item.line, &w.field, w.reason));
                 }
             }
             summary.counts(item.kind.as_str()).read += 1;
@@ -313,7 +369,11 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
                         && problem_lines.contains(&(file.clone(), item.line));
                     if !cascade {
                         problem_lines.insert((file.clone(), item.line));
-                        keep(&mut summary, Problem::new(&file, item.line, &refusal.field, refusal.reason), options);
+                        keep(
+                            &mut summary,
+                            Problem::new(&file, item.line, &refusal.field, refusal.reason),
+                            options,
+                        );
                     }
                 }
             }
@@ -326,7 +386,10 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
         }
         writer.flush().await?;
         if std::env::var_os("ROUNDS_IMPORT_TIMING").is_some() {
-            eprintln!("phase {phase} done at {:.2} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "phase {phase} done at {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     summary.skipped = reader.skipped();
@@ -335,9 +398,13 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
         let Writer { tx, .. } = writer;
         tx.rollback().await?;
         summary.seconds = started.elapsed().as_secs_f64();
-        summary.run_id = Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);
+        summary.run_id =
+            Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);
         let problems = summary.rejects.clone();
-        return Err(Error::Rejected { summary: Box::new(summary), problems });
+        return Err(Error::Rejected {
+            summary: Box::new(summary),
+            problems,
+        });
     }
     let (mut tx, recomputed) = writer.finish().await?;
     if std::env::var_os("ROUNDS_IMPORT_TIMING").is_some() {
@@ -345,7 +412,11 @@ pub async fn drive(db: &Db, reader: &mut dyn Reader, kind: &str, options: &mut O
     }
     summary.outcomes_recomputed = recomputed;
     summary.seconds = started.elapsed().as_secs_f64();
-    let status = if summary.rejected_total() > 0 { "partial" } else { "committed" };
+    let status = if summary.rejected_total() > 0 {
+        "partial"
+    } else {
+        "committed"
+    };
     finish_run(&mut tx, run_id, status, &summary, "").await?;
     let t = summary.total();
     let detail = format!(
@@ -374,7 +445,13 @@ fn counts_json(summary: &Summary) -> String {
     serde_json::to_string(&summary.types).unwrap_or_else(|_| "{}".into())
 }
 
-async fn finish_run(tx: &mut platform::db::Tx, run_id: i64, status: &str, summary: &Summary, message: &str) -> Result<()> {
+async fn finish_run(
+    tx: &mut platform::db::Tx,
+    run_id: i64,
+    status: &str,
+    summary: &Summary,
+    message: &str,
+) -> Result<()> {
     sqlx::query("UPDATE import_runs SET finished_at = $1, status = $2, counts = $3, problems = $4, message = $5 WHERE id = $6")
         .bind(platform::time::now_text())
         .bind(status)
@@ -388,9 +465,20 @@ async fn finish_run(tx: &mut platform::db::Tx, run_id: i64, status: &str, summar
 }
 
 /// A refused import writes nothing but its history row and one audit entry.
-async fn record_failed_run(db: &Db, kind: &str, source: &str, options: &Options, started_at: &str, summary: &Summary) -> Result<i64> {
+async fn record_failed_run(
+    db: &Db,
+    kind: &str,
+    source: &str,
+    options: &Options,
+    started_at: &str,
+    summary: &Summary,
+) -> Result<i64> {
     let mut tx = db.begin().await?;
-    let first = summary.rejects.first().map(ToString::to_string).unwrap_or_default();
+    let first = summary
+        .rejects
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let id: i64 = sqlx::Row::try_get(
         &sqlx::query(
             "INSERT INTO import_runs (kind, source_system, actor, started_at, finished_at, status, files, counts, problems, message) \
@@ -409,7 +497,10 @@ async fn record_failed_run(db: &Db, kind: &str, source: &str, options: &Options,
         .await?,
         0,
     )?;
-    let detail = format!("{kind} import from {source} refused: {} bad records, nothing written", summary.rejected_total());
+    let detail = format!(
+        "{kind} import from {source} refused: {} bad records, nothing written",
+        summary.rejected_total()
+    );
     audit::append(
         &mut tx,
         &Event {
@@ -431,16 +522,27 @@ async fn record_failed_run(db: &Db, kind: &str, source: &str, options: &Options,
 pub fn expand(paths: &[PathBuf], accept: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| Error::File { path: path.display().to_string(), reason: format!("cannot open: {e}") })?;
+        let meta = std::fs::metadata(path).map_err(|e| Error::File {
+            path: path.display().to_string(),
+            reason: format!("cannot open: {e}"),
+        })?;
         if meta.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| Error::File { path: path.display().to_string(), reason: format!("cannot list: {e}") })?
+                .map_err(|e| Error::File {
+                    path: path.display().to_string(),
+                    reason: format!("cannot list: {e}"),
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(&accept))
+                .filter(|p| {
+                    p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(&accept)
+                })
                 .collect();
             entries.sort();
             if entries.is_empty() {
-                return Err(Error::File { path: path.display().to_string(), reason: "holds no files to import".into() });
+                return Err(Error::File {
+                    path: path.display().to_string(),
+                    reason: "holds no files to import".into(),
+                });
             }
             out.extend(entries);
         } else {

@@ -61,7 +61,14 @@ impl Table {
     }
 }
 
-const TABLES: [Table; 6] = [Table::Organizations, Table::Providers, Table::Patients, Table::Encounters, Table::Conditions, Table::Procedures];
+const TABLES: [Table; 6] = [
+    Table::Organizations,
+    Table::Providers,
+    Table::Patients,
+    Table::Encounters,
+    Table::Conditions,
+    Table::Procedures,
+];
 
 struct Open {
     table: Table,
@@ -85,31 +92,66 @@ pub struct SyntheaReader {
 impl SyntheaReader {
     pub fn new(dir: &Path) -> Result<SyntheaReader> {
         if !dir.is_dir() {
-            return Err(Error::File { path: dir.display().to_string(), reason: "is not a directory of Synthea CSV files".into() });
+            return Err(Error::File {
+                path: dir.display().to_string(),
+                reason: "is not a directory of Synthea CSV files".into(),
+            });
         }
-        let present: Vec<Table> = TABLES.into_iter().filter(|t| dir.join(t.file()).is_file()).collect();
+        let present: Vec<Table> = TABLES
+            .into_iter()
+            .filter(|t| dir.join(t.file()).is_file())
+            .collect();
         for needed in [Table::Patients, Table::Encounters] {
             if !present.contains(&needed) {
-                return Err(Error::File { path: dir.display().to_string(), reason: format!("has no {} (is it a Synthea CSV export?)", needed.file()) });
+                return Err(Error::File {
+                    path: dir.display().to_string(),
+                    reason: format!("has no {} (is it a Synthea CSV export?)", needed.file()),
+                });
             }
         }
-        let mut names: Vec<String> = present.iter().map(|t| dir.join(t.file()).display().to_string()).collect();
+        let mut names: Vec<String> = present
+            .iter()
+            .map(|t| dir.join(t.file()).display().to_string())
+            .collect();
         let payers_file = dir.join("payers.csv");
         let mut payers = HashMap::new();
         if payers_file.is_file() {
             names.push(payers_file.display().to_string());
             let mut rdr = super::template::reader(&payers_file)?;
-            let header = Header::new(rdr.headers().map_err(|e| Error::File { path: payers_file.display().to_string(), reason: e.to_string() })?);
+            let header = Header::new(rdr.headers().map_err(|e| Error::File {
+                path: payers_file.display().to_string(),
+                reason: e.to_string(),
+            })?);
             if let Some(missing) = header.missing_as(&["id", "name"], true) {
-                return Err(Error::File { path: payers_file.display().to_string(), reason: missing });
+                return Err(Error::File {
+                    path: payers_file.display().to_string(),
+                    reason: missing,
+                });
             }
-            let (id, name) = (header.find("id").unwrap_or(0), header.find("name").unwrap_or(1));
+            let (id, name) = (
+                header.find("id").unwrap_or(0),
+                header.find("name").unwrap_or(1),
+            );
             for row in rdr.records() {
-                let row = row.map_err(|e| Error::File { path: payers_file.display().to_string(), reason: e.to_string() })?;
-                payers.insert(row.get(id).unwrap_or("").to_string(), row.get(name).unwrap_or("").to_string());
+                let row = row.map_err(|e| Error::File {
+                    path: payers_file.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                payers.insert(
+                    row.get(id).unwrap_or("").to_string(),
+                    row.get(name).unwrap_or("").to_string(),
+                );
             }
         }
-        Ok(SyntheaReader { dir: dir.to_path_buf(), names, present, payers, phase: 0, queue: VecDeque::new(), open: None })
+        Ok(SyntheaReader {
+            dir: dir.to_path_buf(),
+            names,
+            present,
+            payers,
+            phase: 0,
+            queue: VecDeque::new(),
+            open: None,
+        })
     }
 
     fn file_index(&self, table: Table) -> usize {
@@ -119,41 +161,92 @@ impl SyntheaReader {
     fn open(&mut self, table: Table) -> std::result::Result<Open, Problem> {
         let file = self.file_index(table);
         let path = self.dir.join(table.file());
-        let mut rows = super::template::reader(&path).map_err(|e| Problem::new(&self.names[file], 1, "file", e.to_string()))?;
+        let mut rows = super::template::reader(&path)
+            .map_err(|e| Problem::new(&self.names[file], 1, "file", e.to_string()))?;
         let header = match rows.headers() {
             Ok(h) if h.iter().any(|c| !c.trim().is_empty()) => Header::new(h),
             Ok(_) => return Err(Problem::new(&self.names[file], 1, "file", "is empty")),
             Err(e) => return Err(Problem::new(&self.names[file], 1, "header", e.to_string())),
         };
         if let Some(missing) = header.missing_as(table.required(), true) {
-            return Err(Problem::new(&self.names[file], 1, "header", format!("{missing}; not a Synthea {} layout Rounds knows", table.file())));
+            return Err(Problem::new(
+                &self.names[file],
+                1,
+                "header",
+                format!(
+                    "{missing}; not a Synthea {} layout Rounds knows",
+                    table.file()
+                ),
+            ));
         }
-        if table == Table::Procedures && header.find("date").is_none() && header.find("start").is_none() {
-            return Err(Problem::new(&self.names[file], 1, "header", "missing column DATE (Synthea before 3.0) or START (3.0 and later)"));
+        if table == Table::Procedures
+            && header.find("date").is_none()
+            && header.find("start").is_none()
+        {
+            return Err(Problem::new(
+                &self.names[file],
+                1,
+                "header",
+                "missing column DATE (Synthea before 3.0) or START (3.0 and later)",
+            ));
         }
-        Ok(Open { table, file, header, rows, seen: HashMap::new() })
+        Ok(Open {
+            table,
+            file,
+            header,
+            rows,
+            seen: HashMap::new(),
+        })
     }
 }
 
 fn refuse(field: &str, reason: impl Into<String>) -> Refused {
-    Refused { field: field.to_string(), reason: reason.into() }
+    Refused {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// One row → (id, record, warnings).
-fn map_row(open: &mut Open, row: &csv::StringRecord, payers: &HashMap<String, String>) -> (String, std::result::Result<Record, Refused>, Vec<Refused>) {
+fn map_row(
+    open: &mut Open,
+    row: &csv::StringRecord,
+    payers: &HashMap<String, String>,
+) -> (String, std::result::Result<Record, Refused>, Vec<Refused>) {
     let h = &open.header;
-    let get = |name: &str| h.find(name).and_then(|i| row.get(i)).map(str::trim).unwrap_or("");
-    let opt = |name: &str| Some(get(name)).filter(|v| !v.is_empty()).map(str::to_string);
+    let get = |name: &str| {
+        h.find(name)
+            .and_then(|i| row.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let opt = |name: &str| {
+        Some(get(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let mut warnings = Vec::new();
     let time = |name: &str| -> std::result::Result<Option<String>, Refused> {
-        opt(name).map(|v| records::parse_datetime_with(&v, true).map_err(|r| refuse(&name.to_ascii_uppercase(), r))).transpose()
+        opt(name)
+            .map(|v| {
+                records::parse_datetime_with(&v, true)
+                    .map_err(|r| refuse(&name.to_ascii_uppercase(), r))
+            })
+            .transpose()
     };
     let date = |name: &str| -> std::result::Result<Option<String>, Refused> {
-        opt(name).map(|v| records::parse_date(&v).map_err(|r| refuse(&name.to_ascii_uppercase(), r))).transpose()
+        opt(name)
+            .map(|v| records::parse_date(&v).map_err(|r| refuse(&name.to_ascii_uppercase(), r)))
+            .transpose()
     };
     let money = |name: &str| -> std::result::Result<Option<i64>, Refused> {
         opt(name)
-            .map(|v| v.parse::<f64>().map_err(|_| format!("'{v}' is not an amount")).and_then(records::cents).map_err(|r| refuse(&name.to_ascii_uppercase(), r)))
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| format!("'{v}' is not an amount"))
+                    .and_then(records::cents)
+                    .map_err(|r| refuse(&name.to_ascii_uppercase(), r))
+            })
             .transpose()
     };
     let mut id = get("id").to_string();
@@ -169,24 +262,44 @@ fn map_row(open: &mut Open, row: &csv::StringRecord, payers: &HashMap<String, St
                 payer: false,
                 identifiers: Vec::new(),
             }),
-            Table::Providers => Record::Practitioner(records::Practitioner { npi: None, name: get("name").to_string(), identifiers: Vec::new() }),
+            Table::Providers => Record::Practitioner(records::Practitioner {
+                npi: None,
+                name: get("name").to_string(),
+                identifiers: Vec::new(),
+            }),
             Table::Patients => {
-                let sex = codes::sex(get("gender")).ok_or_else(|| refuse("GENDER", format!("'{}' is not M or F", get("gender"))))?;
-                let zip3 = opt("zip").filter(|z| z.len() >= 3 && z.bytes().take(3).all(|b| b.is_ascii_digit())).map(|z| z[..3].to_string());
+                let sex = codes::sex(get("gender")).ok_or_else(|| {
+                    refuse("GENDER", format!("'{}' is not M or F", get("gender")))
+                })?;
+                let zip3 = opt("zip")
+                    .filter(|z| z.len() >= 3 && z.bytes().take(3).all(|b| b.is_ascii_digit()))
+                    .map(|z| z[..3].to_string());
                 Record::Patient(records::Patient {
-                    birth_date: Some(date("birthdate")?.ok_or_else(|| refuse("BIRTHDATE", "is required"))?),
+                    birth_date: Some(
+                        date("birthdate")?.ok_or_else(|| refuse("BIRTHDATE", "is required"))?,
+                    ),
                     sex,
                     zip3,
                     death_date: date("deathdate")?,
                 })
             }
             Table::Encounters => {
-                let class = codes::encounter_class(get("encounterclass"))
-                    .ok_or_else(|| refuse("ENCOUNTERCLASS", format!("'{}' is not an encounter class Rounds knows", get("encounterclass"))))?;
+                let class = codes::encounter_class(get("encounterclass")).ok_or_else(|| {
+                    refuse(
+                        "ENCOUNTERCLASS",
+                        format!(
+                            "'{}' is not an encounter class Rounds knows",
+                            get("encounterclass")
+                        ),
+                    )
+                })?;
                 let admit_at = time("start")?.ok_or_else(|| refuse("START", "is required"))?;
                 let discharge_at = time("stop")?;
                 if discharge_at.as_ref().is_some_and(|end| *end < admit_at) {
-                    return Err(refuse("STOP", format!("{} is before START {}", get("stop"), get("start"))));
+                    return Err(refuse(
+                        "STOP",
+                        format!("{} is before START {}", get("stop"), get("start")),
+                    ));
                 }
                 Record::Encounter(records::Encounter {
                     patient: Ref::Id(Kind::Patient, get("patient").to_string()),
@@ -210,7 +323,12 @@ fn map_row(open: &mut Open, row: &csv::StringRecord, payers: &HashMap<String, St
                     Some(s) => match codes::system_uri(&s) {
                         Some(uri) => uri.to_string(),
                         None => {
-                            warnings.push(refuse("SYSTEM", format!("code system '{s}' is not one Rounds knows; stored as given")));
+                            warnings.push(refuse(
+                                "SYSTEM",
+                                format!(
+                                    "code system '{s}' is not one Rounds knows; stored as given"
+                                ),
+                            ));
                             s
                         }
                     },
@@ -226,14 +344,36 @@ fn map_row(open: &mut Open, row: &csv::StringRecord, payers: &HashMap<String, St
                 } else {
                     time("start")?
                 };
-                let content = format!("{}|{}|{}|{}|{}", get("patient"), get("encounter"), system, code, at.clone().unwrap_or_default());
+                let content = format!(
+                    "{}|{}|{}|{}|{}",
+                    get("patient"),
+                    get("encounter"),
+                    system,
+                    code,
+                    at.clone().unwrap_or_default()
+                );
                 let n = open.seen.entry(content.clone()).or_default();
                 *n += 1;
                 id = format!("{content}|{n}");
                 if open.table == Table::Conditions {
-                    Record::Condition(records::Condition { patient, encounter, code_system: system, code, present_on_admission: None, rank: None, onset_at: at })
+                    Record::Condition(records::Condition {
+                        patient,
+                        encounter,
+                        code_system: system,
+                        code,
+                        present_on_admission: None,
+                        rank: None,
+                        onset_at: at,
+                    })
                 } else {
-                    Record::Procedure(records::Procedure { patient, encounter, code_system: system, code, performed_at: at, performer: None })
+                    Record::Procedure(records::Procedure {
+                        patient,
+                        encounter,
+                        code_system: system,
+                        code,
+                        performed_at: at,
+                        performer: None,
+                    })
                 }
             }
         })
@@ -260,7 +400,18 @@ impl Reader for SyntheaReader {
         self.phase = phase;
         self.open = None;
         // Organizations are facilities (phase 0); the rest follow `Kind`'s order.
-        self.queue = self.present.iter().copied().filter(|t| if t.kind() == Kind::Organization { phase == 0 } else { t.kind().index() + 1 == phase }).collect();
+        self.queue = self
+            .present
+            .iter()
+            .copied()
+            .filter(|t| {
+                if t.kind() == Kind::Organization {
+                    phase == 0
+                } else {
+                    t.kind().index() + 1 == phase
+                }
+            })
+            .collect();
         Ok(())
     }
 
@@ -272,14 +423,24 @@ impl Reader for SyntheaReader {
                     Ok(true) => {
                         let line = row.position().map_or(0, |p| p.line());
                         let (id, record, warnings) = map_row(open, &row, &self.payers);
-                        return Some(Read::Item(Item { file: open.file, line, kind: open.table.kind(), id, record, warnings }));
+                        return Some(Read::Item(Item {
+                            file: open.file,
+                            line,
+                            kind: open.table.kind(),
+                            id,
+                            record,
+                            warnings,
+                        }));
                     }
                     Ok(false) => self.open = None,
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line());
                         let (file, kind) = (open.file, open.table.kind());
                         self.open = None;
-                        return Some(Read::Problem(Some(kind), Problem::new(&self.names[file], line, "csv", e.to_string())));
+                        return Some(Read::Problem(
+                            Some(kind),
+                            Problem::new(&self.names[file], line, "csv", e.to_string()),
+                        ));
                     }
                 }
                 continue;
@@ -294,7 +455,11 @@ impl Reader for SyntheaReader {
 }
 
 /// Imports a Synthea CSV export directory.
-pub async fn run(db: &platform::Db, dir: &Path, options: &mut super::Options) -> Result<super::Summary> {
+pub async fn run(
+    db: &platform::Db,
+    dir: &Path,
+    options: &mut super::Options,
+) -> Result<super::Summary> {
     let mut reader = SyntheaReader::new(dir)?;
     super::drive(db, &mut reader, "synthea-csv", options).await
 }

@@ -16,7 +16,11 @@ fn fixtures() -> PathBuf {
 /// A fresh folder holding a copy of the NDJSON fixtures.
 fn scratch() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("rounds-clinical-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "rounds-clinical-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(fixtures().join("ndjson")).unwrap() {
@@ -31,9 +35,13 @@ async fn import(t: &TestDb, paths: &[PathBuf]) -> Result<Summary, Error> {
 }
 
 async fn load_value_sets(t: &TestDb) {
-    clinical::import::template::load_value_sets(&t.db, &fixtures().join("value-sets.csv"), &Options::default())
-        .await
-        .unwrap_or_else(|e| panic!("{}: value sets: {e}", t.name));
+    clinical::import::template::load_value_sets(
+        &t.db,
+        &fixtures().join("value-sets.csv"),
+        &Options::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}: value sets: {e}", t.name));
 }
 
 fn counts(s: &Summary, ty: &str) -> TypeCounts {
@@ -41,15 +49,33 @@ fn counts(s: &Summary, ty: &str) -> TypeCounts {
 }
 
 fn tc(read: u64, created: u64, updated: u64, unchanged: u64, rejected: u64) -> TypeCounts {
-    TypeCounts { read, created, updated, unchanged, rejected }
+    TypeCounts {
+        read,
+        created,
+        updated,
+        unchanged,
+        rejected,
+    }
 }
 
 async fn text(t: &TestDb, sql: &'static str, id: &str) -> Option<String> {
-    sqlx::query(sql).bind(id).fetch_one(&t.db.pool).await.unwrap_or_else(|e| panic!("{}: {sql}: {e}", t.name)).try_get(0).unwrap()
+    sqlx::query(sql)
+        .bind(id)
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {sql}: {e}", t.name))
+        .try_get(0)
+        .unwrap()
 }
 
 async fn int(t: &TestDb, sql: &'static str, id: &str) -> Option<i64> {
-    sqlx::query(sql).bind(id).fetch_one(&t.db.pool).await.unwrap_or_else(|e| panic!("{}: {sql}: {e}", t.name)).try_get(0).unwrap()
+    sqlx::query(sql)
+        .bind(id)
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {sql}: {e}", t.name))
+        .try_get(0)
+        .unwrap()
 }
 
 /// The outcome row of an encounter, by its source id.
@@ -65,16 +91,24 @@ async fn outcome(t: &TestDb, encounter: &str) -> Vec<Option<i64>> {
     .await
     .unwrap_or_else(|e| panic!("{}: outcome of {encounter}: {e}", t.name));
     let readmission: Option<String> = row.try_get(5).unwrap();
-    let mut values: Vec<Option<i64>> = (0..9).filter(|i| *i != 5).map(|i| row.try_get::<Option<i64>, _>(i).unwrap()).collect();
+    let mut values: Vec<Option<i64>> = (0..9)
+        .filter(|i| *i != 5)
+        .map(|i| row.try_get::<Option<i64>, _>(i).unwrap())
+        .collect();
     // The readmission's source id as a number (e2 → 2) keeps the comparison one vector.
-    values.insert(5, readmission.map(|r| r.trim_start_matches('e').parse().unwrap()));
+    values.insert(
+        5,
+        readmission.map(|r| r.trim_start_matches('e').parse().unwrap()),
+    );
     values
 }
 
 #[tokio::test]
 async fn a_bulk_export_is_stored_minimum_necessary_with_its_organisation() {
     for t in backends().await {
-        let s = import(&t, &[scratch()]).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let s = import(&t, &[scratch()])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Patient"), tc(3, 3, 0, 0, 0), "{}", t.name);
         assert_eq!(counts(&s, "Encounter"), tc(5, 5, 0, 0, 0), "{}", t.name);
         assert_eq!(counts(&s, "Condition"), tc(6, 6, 0, 0, 0), "{}", t.name);
@@ -89,17 +123,75 @@ async fn a_bulk_export_is_stored_minimum_necessary_with_its_organisation() {
             .await
             .unwrap();
         let p1: Vec<Option<String>> = (0..5).map(|i| p1.try_get(i).unwrap()).collect();
-        assert_eq!(p1, ["ehr", "1940-05-01", "female", "021", "2024-01-22"].map(|s| Some(s.to_string())), "{}", t.name);
-        assert_eq!(text(&t, "SELECT zip3 FROM patients WHERE source_id = $1", "p2").await.as_deref(), Some("606"), "{}", t.name);
-        assert_eq!(text(&t, "SELECT zip3 FROM patients WHERE source_id = $1", "p3").await, None, "{}", t.name);
-        let columns = sqlx::query("SELECT * FROM patients LIMIT 1").fetch_one(&t.db.pool).await.unwrap();
-        let names: Vec<&str> = sqlx::Row::columns(&columns).iter().map(sqlx::Column::name).collect();
-        assert_eq!(names, ["id", "source_system", "source_id", "birth_date", "sex", "zip3", "death_date", "content_hash", "import_run_id"], "{}", t.name);
+        assert_eq!(
+            p1,
+            ["ehr", "1940-05-01", "female", "021", "2024-01-22"].map(|s| Some(s.to_string())),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            text(&t, "SELECT zip3 FROM patients WHERE source_id = $1", "p2")
+                .await
+                .as_deref(),
+            Some("606"),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            text(&t, "SELECT zip3 FROM patients WHERE source_id = $1", "p3").await,
+            None,
+            "{}",
+            t.name
+        );
+        let columns = sqlx::query("SELECT * FROM patients LIMIT 1")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+        let names: Vec<&str> = sqlx::Row::columns(&columns)
+            .iter()
+            .map(sqlx::Column::name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "source_system",
+                "source_id",
+                "birth_date",
+                "sex",
+                "zip3",
+                "death_date",
+                "content_hash",
+                "import_run_id"
+            ],
+            "{}",
+            t.name
+        );
 
         // The organisation: the facility by CCN, its department, the ward as a unit.
-        assert_eq!(t.number("SELECT COUNT(*) FROM facilities WHERE ccn = '050454' AND name = 'General Hospital'").await, 1, "{}", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM departments WHERE name = 'Surgery'").await, 1, "{}", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM units WHERE name = '4 West' AND kind = 'med-surg'").await, 1, "{}", t.name);
+        assert_eq!(
+            t.number(
+                "SELECT COUNT(*) FROM facilities WHERE ccn = '050454' AND name = 'General Hospital'"
+            )
+            .await,
+            1,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM departments WHERE name = 'Surgery'")
+                .await,
+            1,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM units WHERE name = '4 West' AND kind = 'med-surg'")
+                .await,
+            1,
+            "{}",
+            t.name
+        );
 
         // The encounter: class, times in UTC, facility, department, unit, attending (ATND before
         // the admitter), admit source, disposition, MS-DRG, principal diagnosis (rank 1).
@@ -116,14 +208,39 @@ async fn a_bulk_export_is_stored_minimum_necessary_with_its_organisation() {
         assert_eq!(
             e3,
             [
-                "inpatient", "2024-02-01T14:00:00.000000Z", "2024-02-03T14:00:00.000000Z", "General Hospital", "Surgery", "4 West",
-                "1245319599", "emd", "home", "343", "K35.80"
+                "inpatient",
+                "2024-02-01T14:00:00.000000Z",
+                "2024-02-03T14:00:00.000000Z",
+                "General Hospital",
+                "Surgery",
+                "4 West",
+                "1245319599",
+                "emd",
+                "home",
+                "343",
+                "K35.80"
             ],
             "{}",
             t.name
         );
-        assert_eq!(int(&t, "SELECT rank FROM conditions WHERE source_id = $1", "c5").await, Some(3), "{}", t.name);
-        assert_eq!(text(&t, "SELECT present_on_admission FROM conditions WHERE source_id = $1", "c4").await.as_deref(), Some("N"), "{}", t.name);
+        assert_eq!(
+            int(&t, "SELECT rank FROM conditions WHERE source_id = $1", "c5").await,
+            Some(3),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            text(
+                &t,
+                "SELECT present_on_admission FROM conditions WHERE source_id = $1",
+                "c4"
+            )
+            .await
+            .as_deref(),
+            Some("N"),
+            "{}",
+            t.name
+        );
         assert_eq!(
             text(&t, "SELECT p.npi FROM procedures x JOIN clinical_practitioners p ON p.id = x.practitioner_id WHERE x.source_id = $1", "x1")
                 .await
@@ -139,19 +256,104 @@ async fn a_bulk_export_is_stored_minimum_necessary_with_its_organisation() {
 async fn outcomes_follow_their_definitions_on_hand_computed_cases() {
     for t in backends().await {
         load_value_sets(&t).await;
-        import(&t, &[scratch()]).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        import(&t, &[scratch()])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         // [los_days, los_hours, death, index, readmitted, readmission, or_procedure, return_to_or, complications]
         // e1: 4 midnights; readmitted by e2 15 days later (heart failure, not planned).
-        assert_eq!(outcome(&t, "e1").await, [Some(4), Some(98), Some(0), Some(1), Some(1), Some(2), Some(0), None, Some(0)], "{}: e1", t.name);
+        assert_eq!(
+            outcome(&t, "e1").await,
+            [
+                Some(4),
+                Some(98),
+                Some(0),
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(0),
+                None,
+                Some(0)
+            ],
+            "{}: e1",
+            t.name
+        );
         // e2: expired, so in-hospital death and no index stay.
-        assert_eq!(outcome(&t, "e2").await, [Some(2), Some(48), Some(1), Some(0), None, None, Some(0), None, Some(0)], "{}: e2", t.name);
+        assert_eq!(
+            outcome(&t, "e2").await,
+            [
+                Some(2),
+                Some(48),
+                Some(1),
+                Some(0),
+                None,
+                None,
+                Some(0),
+                None,
+                Some(0)
+            ],
+            "{}: e2",
+            t.name
+        );
         // e3: readmitted 7 days later for chemotherapy (planned: not a readmission); back to the
         // OR the next day; one complication not present on admission (the one present is not).
-        assert_eq!(outcome(&t, "e3").await, [Some(2), Some(48), Some(0), Some(1), Some(0), None, Some(1), Some(1), Some(1)], "{}: e3", t.name);
-        assert_eq!(outcome(&t, "e4").await, [Some(1), Some(24), Some(0), Some(1), Some(0), None, Some(0), None, Some(0)], "{}: e4", t.name);
+        assert_eq!(
+            outcome(&t, "e3").await,
+            [
+                Some(2),
+                Some(48),
+                Some(0),
+                Some(1),
+                Some(0),
+                None,
+                Some(1),
+                Some(1),
+                Some(1)
+            ],
+            "{}: e3",
+            t.name
+        );
+        assert_eq!(
+            outcome(&t, "e4").await,
+            [
+                Some(1),
+                Some(24),
+                Some(0),
+                Some(1),
+                Some(0),
+                None,
+                Some(0),
+                None,
+                Some(0)
+            ],
+            "{}: e4",
+            t.name
+        );
         // e5: emergency visit, same day.
-        assert_eq!(outcome(&t, "e5").await, [Some(0), Some(4), Some(0), Some(0), None, None, Some(0), None, Some(0)], "{}: e5", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM encounter_complications WHERE value_set = 'complication-ssi'").await, 1, "{}", t.name);
+        assert_eq!(
+            outcome(&t, "e5").await,
+            [
+                Some(0),
+                Some(4),
+                Some(0),
+                Some(0),
+                None,
+                None,
+                Some(0),
+                None,
+                Some(0)
+            ],
+            "{}: e5",
+            t.name
+        );
+        assert_eq!(
+            t.number(
+                "SELECT COUNT(*) FROM encounter_complications WHERE value_set = 'complication-ssi'"
+            )
+            .await,
+            1,
+            "{}",
+            t.name
+        );
     }
 }
 
@@ -160,26 +362,71 @@ async fn importing_the_same_files_again_changes_nothing_and_a_change_updates_one
     for t in backends().await {
         let dir = scratch();
         import(&t, std::slice::from_ref(&dir)).await.unwrap();
-        let again = import(&t, std::slice::from_ref(&dir)).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let again = import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         let total = again.total();
-        assert_eq!((total.read, total.created, total.updated, total.unchanged, total.rejected), (22, 0, 0, 22, 0), "{}", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM facilities").await, 1, "{}", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM units").await, 1, "{}", t.name);
+        assert_eq!(
+            (
+                total.read,
+                total.created,
+                total.updated,
+                total.unchanged,
+                total.rejected
+            ),
+            (22, 0, 0, 22, 0),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM facilities").await,
+            1,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM units").await,
+            1,
+            "{}",
+            t.name
+        );
 
         // The patient moves: a new ZIP is one update; a new name is nothing (names are not kept).
         let patients = std::fs::read_to_string(dir.join("Patient.ndjson")).unwrap();
-        std::fs::write(dir.join("Patient.ndjson"), patients.replace("60614-1234", "10001").replace("\"Doe\"", "\"Roe\"")).unwrap();
+        std::fs::write(
+            dir.join("Patient.ndjson"),
+            patients
+                .replace("60614-1234", "10001")
+                .replace("\"Doe\"", "\"Roe\""),
+        )
+        .unwrap();
         let changed = import(&t, std::slice::from_ref(&dir)).await.unwrap();
         assert_eq!(counts(&changed, "Patient"), tc(3, 0, 1, 2, 0), "{}", t.name);
-        assert_eq!(text(&t, "SELECT zip3 FROM patients WHERE source_id = $1", "p2").await.as_deref(), Some("100"), "{}", t.name);
+        assert_eq!(
+            text(&t, "SELECT zip3 FROM patients WHERE source_id = $1", "p2")
+                .await
+                .as_deref(),
+            Some("100"),
+            "{}",
+            t.name
+        );
 
         let runs = history::recent(&t.db, 10).await.unwrap();
         assert_eq!(runs.len(), 3, "{}", t.name);
         assert_eq!(runs[0].status, "committed");
         assert_eq!(runs[0].counts["Patient"], tc(3, 0, 1, 2, 0));
         // One audit entry per import, not per record.
-        assert_eq!(t.number("SELECT COUNT(*) FROM audit_log WHERE action = 'import.run'").await, 3, "{}", t.name);
-        assert!(matches!(platform::audit::verify(&t.db).await.unwrap(), platform::audit::Verdict::Intact { entries: 3 }));
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM audit_log WHERE action = 'import.run'")
+                .await,
+            3,
+            "{}",
+            t.name
+        );
+        assert!(matches!(
+            platform::audit::verify(&t.db).await.unwrap(),
+            platform::audit::Verdict::Intact { entries: 3 }
+        ));
     }
 }
 
@@ -188,7 +435,10 @@ async fn any_order_of_files_and_gzip_work() {
     for t in backends().await {
         let dir = scratch();
         // Name the files so the children sort before the parents, and gzip one.
-        for (from, to) in [("Procedure.ndjson", "1.Procedure.ndjson"), ("Organization.ndjson", "9.Organization.ndjson")] {
+        for (from, to) in [
+            ("Procedure.ndjson", "1.Procedure.ndjson"),
+            ("Organization.ndjson", "9.Organization.ndjson"),
+        ] {
             std::fs::rename(dir.join(from), dir.join(to)).unwrap();
         }
         let bytes = std::fs::read(dir.join("Encounter.ndjson")).unwrap();
@@ -196,7 +446,9 @@ async fn any_order_of_files_and_gzip_work() {
         std::io::Write::write_all(&mut gz, &bytes).unwrap();
         std::fs::write(dir.join("Encounter.ndjson.gz"), gz.finish().unwrap()).unwrap();
         std::fs::remove_file(dir.join("Encounter.ndjson")).unwrap();
-        let s = import(&t, &[dir]).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let s = import(&t, &[dir])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(s.total().created, 22, "{}", t.name);
     }
 }
@@ -212,7 +464,9 @@ fn append(path: &Path, lines: &[&str]) {
 
 fn refused(result: Result<Summary, Error>, name: &str) -> (Summary, Vec<String>) {
     match result {
-        Err(Error::Rejected { summary, problems }) => (*summary, problems.iter().map(ToString::to_string).collect()),
+        Err(Error::Rejected { summary, problems }) => {
+            (*summary, problems.iter().map(ToString::to_string).collect())
+        }
         Err(e) => panic!("{name}: expected a refusal, got {e}"),
         Ok(s) => panic!("{name}: expected a refusal, got {s:?}"),
     }
@@ -249,31 +503,74 @@ async fn one_bad_record_refuses_the_import_and_every_bad_record_is_named() {
                 format!("{p}:5: resourceType: expected Patient, found 'Encounter'"),
                 format!("{p}:6: json: EOF while parsing a value at column 31"),
                 format!("{p}:7: id: Patient/p3 appears twice with different content"),
-                format!("{e}:6: subject: Patient/p99 is in no file of this import and not in the store"),
-                format!("{e}:7: period.end: 2024-01-01T00:00:00Z is before the start 2024-01-02T00:00:00Z"),
+                format!(
+                    "{e}:6: subject: Patient/p99 is in no file of this import and not in the store"
+                ),
+                format!(
+                    "{e}:7: period.end: 2024-01-01T00:00:00Z is before the start 2024-01-02T00:00:00Z"
+                ),
             ],
             "{}",
             t.name
         );
         assert_eq!(counts(&summary, "Patient").rejected, 4, "{}", t.name);
         // Nothing was written, not even the facility; the refusal is in the history and audited.
-        for table in ["SELECT COUNT(*) FROM patients", "SELECT COUNT(*) FROM encounters", "SELECT COUNT(*) FROM facilities"] {
+        for table in [
+            "SELECT COUNT(*) FROM patients",
+            "SELECT COUNT(*) FROM encounters",
+            "SELECT COUNT(*) FROM facilities",
+        ] {
             assert_eq!(t.number(table).await, 0, "{}: {table}", t.name);
         }
         let runs = history::recent(&t.db, 10).await.unwrap();
-        assert_eq!((runs.len(), runs[0].status.as_str(), runs[0].problems), (1, "refused", 6), "{}", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM audit_log WHERE action = 'import.run' AND outcome = 'failure'").await, 1, "{}", t.name);
+        assert_eq!(
+            (runs.len(), runs[0].status.as_str(), runs[0].problems),
+            (1, "refused", 6),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'import.run' AND outcome = 'failure'"
+            )
+            .await,
+            1,
+            "{}",
+            t.name
+        );
 
         // --skip-invalid loads the good ones and lists the bad ones; an encounter of a rejected
         // patient is rejected in turn.
-        append(&dir.join("Encounter.ndjson"), &[r#"{"resourceType":"Encounter","id":"e8","class":{"code":"AMB"},"subject":{"reference":"Patient/p4"},"period":{"start":"2024-01-02T00:00:00Z"}}"#]);
-        let mut options = Options { skip_invalid: true, ..Options::default() };
-        let s = import::run(&t.db, &[dir], &mut options).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        append(
+            &dir.join("Encounter.ndjson"),
+            &[
+                r#"{"resourceType":"Encounter","id":"e8","class":{"code":"AMB"},"subject":{"reference":"Patient/p4"},"period":{"start":"2024-01-02T00:00:00Z"}}"#,
+            ],
+        );
+        let mut options = Options {
+            skip_invalid: true,
+            ..Options::default()
+        };
+        let s = import::run(&t.db, &[dir], &mut options)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Patient"), tc(7, 3, 0, 0, 4), "{}", t.name);
         assert_eq!(counts(&s, "Encounter"), tc(8, 5, 0, 0, 3), "{}", t.name);
         assert_eq!(s.rejects.len(), 7, "{}", t.name);
-        assert!(s.rejects[6].to_string().ends_with(":8: subject: Patient/p4 was rejected, so this record cannot refer to it"), "{}: {}", t.name, s.rejects[6]);
-        assert_eq!(history::recent(&t.db, 1).await.unwrap()[0].status, "partial", "{}", t.name);
+        assert!(
+            s.rejects[6].to_string().ends_with(
+                ":8: subject: Patient/p4 was rejected, so this record cannot refer to it"
+            ),
+            "{}: {}",
+            t.name,
+            s.rejects[6]
+        );
+        assert_eq!(
+            history::recent(&t.db, 1).await.unwrap()[0].status,
+            "partial",
+            "{}",
+            t.name
+        );
     }
 }
 
@@ -291,10 +588,33 @@ async fn a_truncated_gzip_and_an_empty_file_are_each_reported() {
         let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
         assert_eq!(problems.len(), 2, "{}: {problems:?}", t.name);
         // Files are scanned in name order.
-        assert!(problems[0].starts_with(&format!("{}:", dir.join("Condition.ndjson.gz").display())), "{}: {}", t.name, problems[0]);
-        assert!(problems[0].ends_with(": file: the gzip file is cut short (unexpected end of file)"), "{}: {}", t.name, problems[0]);
-        assert_eq!(problems[1], format!("{}:1: file: is empty (no resources)", dir.join("Procedure.ndjson").display()), "{}", t.name);
-        assert_eq!(t.number("SELECT COUNT(*) FROM conditions").await, 0, "{}", t.name);
+        assert!(
+            problems[0].starts_with(&format!("{}:", dir.join("Condition.ndjson.gz").display())),
+            "{}: {}",
+            t.name,
+            problems[0]
+        );
+        assert!(
+            problems[0].ends_with(": file: the gzip file is cut short (unexpected end of file)"),
+            "{}: {}",
+            t.name,
+            problems[0]
+        );
+        assert_eq!(
+            problems[1],
+            format!(
+                "{}:1: file: is empty (no resources)",
+                dir.join("Procedure.ndjson").display()
+            ),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM conditions").await,
+            0,
+            "{}",
+            t.name
+        );
     }
 }
 
@@ -303,7 +623,9 @@ async fn a_synthea_style_export_imports_through_urn_uuids_and_conditional_refere
     for t in backends().await {
         // The patient bundle sorts before the hospital and practitioner bundles it refers to.
         let dir = fixtures().join("synthea-fhir");
-        let s = import(&t, std::slice::from_ref(&dir)).await.unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let s = import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Patient"), tc(1, 1, 0, 0, 0), "{}", t.name);
         assert_eq!(counts(&s, "Encounter"), tc(2, 2, 0, 0, 0), "{}", t.name);
         assert_eq!(counts(&s, "Condition").created, 1, "{}", t.name);
@@ -320,13 +642,36 @@ async fn a_synthea_style_export_imports_through_urn_uuids_and_conditional_refere
         .await
         .unwrap();
         let e: Vec<String> = (0..6).map(|i| e.try_get(i).unwrap()).collect();
-        assert_eq!(e, ["inpatient", "2019-03-04T14:12:44.000000Z", "LOWELL GENERAL HOSPITAL", "9999950540", "018", "female"], "{}", t.name);
         assert_eq!(
-            text(&t, "SELECT code_system FROM conditions WHERE source_id = $1", "1d3e6c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6").await.as_deref(),
+            e,
+            [
+                "inpatient",
+                "2019-03-04T14:12:44.000000Z",
+                "LOWELL GENERAL HOSPITAL",
+                "9999950540",
+                "018",
+                "female"
+            ],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            text(
+                &t,
+                "SELECT code_system FROM conditions WHERE source_id = $1",
+                "1d3e6c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
+            )
+            .await
+            .as_deref(),
             Some("http://snomed.info/sct")
         );
         let again = import(&t, &[dir]).await.unwrap();
-        assert_eq!((again.total().created, again.total().updated), (0, 0), "{}", t.name);
+        assert_eq!(
+            (again.total().created, again.total().updated),
+            (0, 0),
+            "{}",
+            t.name
+        );
     }
 }
 
@@ -343,13 +688,30 @@ mod reader {
     /// is exercised with odd values.
     fn fhirish() -> impl Strategy<Value = String> {
         let piece = prop::sample::select(vec![
-            r#""resourceType":"Patient""#, r#""resourceType":"Encounter""#, r#""id":"a""#, r#""id":"""#, r#""id":7"#,
-            r#""birthDate":"2024-02-30""#, r#""birthDate":"1""#, r#""birthDate":"19-01-01""#, r#""deceasedDateTime":"2024-1-1T""#, r#""gender":"x""#, r#""class":{"code":"IMP"}"#,
-            r#""class":{}"#, r#""period":{"start":"2024-01-01T00:00:00Z","end":"2023-01-01"}"#, r#""period":{"start":"é"}"#,
-            r#""subject":{"reference":"Patient/"}"#, r#""subject":{"reference":"?"}"#, r#""subject":{"reference":"Practitioner?identifier=|"}"#,
-            r#""code":{"coding":[{"system":"","code":""}]}"#, r#""code":{"coding":[{}]}"#, r#""diagnosis":[{"rank":-1}]"#,
+            r#""resourceType":"Patient""#,
+            r#""resourceType":"Encounter""#,
+            r#""id":"a""#,
+            r#""id":"""#,
+            r#""id":7"#,
+            r#""birthDate":"2024-02-30""#,
+            r#""birthDate":"1""#,
+            r#""birthDate":"19-01-01""#,
+            r#""deceasedDateTime":"2024-1-1T""#,
+            r#""gender":"x""#,
+            r#""class":{"code":"IMP"}"#,
+            r#""class":{}"#,
+            r#""period":{"start":"2024-01-01T00:00:00Z","end":"2023-01-01"}"#,
+            r#""period":{"start":"é"}"#,
+            r#""subject":{"reference":"Patient/"}"#,
+            r#""subject":{"reference":"?"}"#,
+            r#""subject":{"reference":"Practitioner?identifier=|"}"#,
+            r#""code":{"coding":[{"system":"","code":""}]}"#,
+            r#""code":{"coding":[{}]}"#,
+            r#""diagnosis":[{"rank":-1}]"#,
             r#""type":[{"coding":[{"system":"https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software","code":"ééé"}]}]"#,
-            r#""address":[{"postalCode":"1é3"}]"#, r#""extension":[{"url":"x/poa","valueBoolean":true}]"#, r#""name":null"#,
+            r#""address":[{"postalCode":"1é3"}]"#,
+            r#""extension":[{"url":"x/poa","valueBoolean":true}]"#,
+            r#""name":null"#,
         ]);
         prop::collection::vec(piece, 0..8).prop_map(|p| format!("{{{}}}", p.join(",")))
     }

@@ -179,3 +179,196 @@ async fn the_encounters_browser_filters_and_every_patient_level_read_is_audited(
         );
     }
 }
+
+fn upload_form(kind: &str, files: &[(&str, Vec<u8>)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new()
+        .text("kind", kind.to_string())
+        .text("source_system", "upload-test");
+    for (name, bytes) in files {
+        form = form.part(
+            "files",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+        );
+    }
+    form
+}
+
+#[tokio::test]
+async fn an_upload_is_imported_by_a_job_and_its_files_are_removed() {
+    let ndjson: Vec<(String, Vec<u8>)> = std::fs::read_dir(fixture())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = ndjson
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.clone()))
+        .collect();
+    for test in backends_with(&[migrate::PLATFORM, clinical::MIGRATIONS]).await {
+        let data = std::env::temp_dir().join(format!(
+            "rounds-upload-{}-{}",
+            std::process::id(),
+            test.name
+        ));
+        let config = Config {
+            data_dir: data.clone(),
+            ..Config::default()
+        };
+        let app = spawn_routes(
+            test,
+            config,
+            |state| {
+                state
+                    .with_migrations(&[migrate::PLATFORM, clinical::MIGRATIONS])
+                    .with_module(web::nav(), web::ClinicalApi::openapi())
+            },
+            |state| web::routes(platform::web::platform_routes(state)),
+        )
+        .await;
+        app.add_user("it.admin", &[Role::Admin]).await;
+        let admin = app.sign_in("it.admin").await;
+
+        let forged = app
+            .http
+            .post(app.url("/imports"))
+            .header("cookie", &admin.cookie)
+            .multipart(upload_form("fhir", &files))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            forged.status(),
+            StatusCode::FORBIDDEN,
+            "an upload without the CSRF token is refused"
+        );
+        let url = app.url(&format!("/imports?_csrf={}", admin.csrf));
+        let sent = app
+            .http
+            .post(&url)
+            .header("cookie", &admin.cookie)
+            .multipart(upload_form("fhir", &files))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+        assert_eq!(sent.headers()["location"], "/imports?notice=queued");
+        let waiting = app.get("/imports", &admin).await.text().await.unwrap();
+        assert!(waiting.contains("Imports waiting or running"), "{waiting}");
+        assert_eq!(
+            std::fs::read_dir(data.join("uploads")).unwrap().count(),
+            1,
+            "the files wait in one folder"
+        );
+
+        let mut registry = platform::jobs::Registry::new();
+        clinical::job::register(&mut registry);
+        let (job, outcome) = platform::jobs::run_once(&app.db, &registry, "test")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((job.kind.as_str(), outcome), ("clinical.import", Ok(())));
+        let imported = app
+            .number("SELECT COUNT(*) AS n FROM encounters WHERE source_system = 'upload-test'")
+            .await;
+        assert_eq!(imported, 5, "the fixture's encounters are in the store");
+        assert_eq!(
+            std::fs::read_dir(data.join("uploads")).unwrap().count(),
+            0,
+            "the uploaded files are gone"
+        );
+        let progress: Value = app
+            .http
+            .get(app.url("/api/v1/jobs"))
+            .header("cookie", &admin.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            progress[0]["progress"]
+                .as_str()
+                .unwrap()
+                .ends_with("records read, 0 rejected"),
+            "{progress}"
+        );
+
+        let bad = vec![(
+            "Encounter.ndjson",
+            b"{\"resourceType\": \"Encounter\", \"id\": \"x\"\n".to_vec(),
+        )];
+        let (token, _) = platform::auth::create_token(
+            &app.db,
+            platform::audit::Actor::CONSOLE,
+            "it.admin",
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
+        let api = app
+            .http
+            .post(app.url("/api/v1/imports"))
+            .header("authorization", format!("Bearer {token}"))
+            .multipart(upload_form("fhir", &bad))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), StatusCode::ACCEPTED);
+        let (_, outcome) = platform::jobs::run_once(&app.db, &registry, "test")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Ok(()),
+            "a refused import is a result, not a job to retry"
+        );
+        let history = app.get("/imports", &admin).await.text().await.unwrap();
+        assert!(history.contains("refused"), "{history}");
+        assert_eq!(
+            app.number("SELECT COUNT(*) AS n FROM encounters WHERE source_system = 'upload-test'")
+                .await,
+            5,
+            "nothing of the bad file was written"
+        );
+
+        let no_kind = app
+            .http
+            .post(app.url("/api/v1/imports"))
+            .header("authorization", format!("Bearer {token}"))
+            .multipart(upload_form("spreadsheet", &bad))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(no_kind.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error: Value = no_kind.json().await.unwrap();
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("kind: 'spreadsheet' is not an import kind"),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read_dir(data.join("uploads")).unwrap().count(),
+            0,
+            "a rejected upload leaves no files"
+        );
+        assert_eq!(
+            app.audit_actions("it.admin")
+                .await
+                .iter()
+                .filter(|a| *a == "import.upload")
+                .count(),
+            2
+        );
+        let _ = std::fs::remove_dir_all(&data);
+    }
+}

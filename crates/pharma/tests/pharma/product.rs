@@ -70,10 +70,7 @@ impl Folder {
         let dir = std::env::temp_dir().join(format!(
             "rounds-pv-{}-{}",
             std::process::id(),
-            platform::auth::random_token()
-                .get(..8)
-                .unwrap_or("x")
-                .to_string()
+            platform::auth::random_token().get(..8).unwrap_or("x")
         ));
         Folder(dir)
     }

@@ -115,6 +115,32 @@ impl Routes {
         self.add(Method::POST, path, access, handler)
     }
 
+    /// A POST of uploaded files (multipart): the body may be as large as `max_upload_bytes`, and
+    /// the form carries its CSRF token in the query string (`?_csrf=`), since a multipart body is
+    /// not read before the handler streams it.
+    pub fn post_upload<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Routes {
+        let limit = self.state.config.max_upload_bytes;
+        let guard = middleware::from_fn_with_state(
+            self.state.clone(),
+            move |state: State<AppState>, req: Request, next: Next| guard(access, state, req, next),
+        );
+        let route = on(MethodFilter::POST, handler)
+            .route_layer(guard)
+            .layer(axum::extract::DefaultBodyLimit::max(limit));
+        self.router = self.router.route(path, route);
+        self.table.push(RouteInfo {
+            method: Method::POST,
+            path,
+            access,
+        });
+        self
+    }
+
     pub fn put<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -310,16 +336,27 @@ async fn guard(
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// Accepts the token from the `X-CSRF-Token` header (htmx and API clients) or the `_csrf` field
-/// of a form body; returns the body for the handler.
+/// Accepts the token from the `X-CSRF-Token` header (htmx and API clients), the `_csrf` query
+/// parameter (multipart uploads) or the `_csrf` field of a form body; returns the body for the
+/// handler.
 async fn check_csrf(
     parts: &Parts,
     body: Body,
     expected: &str,
     limit: usize,
 ) -> Result<Body, Error> {
-    if let Some(sent) = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if auth::same_secret(sent, expected) {
+    let in_query = parts.uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v.into_owned())
+    });
+    let sent = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(sent) = sent.or(in_query) {
+        return if auth::same_secret(&sent, expected) {
             Ok(body)
         } else {
             Err(Error::Csrf)

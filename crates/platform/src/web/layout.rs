@@ -133,6 +133,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "disabled" => "Account disabled; its sessions ended and its API tokens were revoked.",
         "enabled" => "Account enabled.",
         "retried" => "The job is queued again.",
+        "queued" => {
+            "Queued: the job starts within seconds; follow it under Jobs, and its result here."
+        }
         _ => return None,
     })
 }

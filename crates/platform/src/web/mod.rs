@@ -65,7 +65,10 @@ impl AppState {
     }
 
     /// Every migration the application applies (the platform's and its modules'), for `/readyz`.
-    pub fn with_migrations(mut self, migrations: &[&'static [crate::migrate::Migration]]) -> AppState {
+    pub fn with_migrations(
+        mut self,
+        migrations: &[&'static [crate::migrate::Migration]],
+    ) -> AppState {
         self.migrations = Arc::new(migrations.to_vec());
         self
     }

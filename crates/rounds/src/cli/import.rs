@@ -82,7 +82,12 @@ enum CsvKind {
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
-    if let ImportCommand::Fhir { paths, parse_only: true, .. } = &args.command {
+    if let ImportCommand::Fhir {
+        paths,
+        parse_only: true,
+        ..
+    } = &args.command
+    {
         let started = Instant::now();
         let (records, problems) = import::fhir::parse_only(paths)?;
         let seconds = started.elapsed().as_secs_f64();
@@ -146,7 +151,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
 fn report(kind: &str, summary: &Summary, common: &Common) -> anyhow::Result<()> {
     if !summary.rejects.is_empty() {
         let mut out = std::io::BufWriter::new(
-            std::fs::File::create(&common.rejects).with_context(|| format!("{}: cannot create", common.rejects.display()))?,
+            std::fs::File::create(&common.rejects)
+                .with_context(|| format!("{}: cannot create", common.rejects.display()))?,
         );
         for p in &summary.rejects {
             writeln!(out, "{p}")?;
@@ -158,7 +164,11 @@ fn report(kind: &str, summary: &Summary, common: &Common) -> anyhow::Result<()> 
     } else {
         print!("{}", summary.table());
         let t = summary.total();
-        let rate = if summary.seconds > 0.0 { t.read as f64 / summary.seconds } else { 0.0 };
+        let rate = if summary.seconds > 0.0 {
+            t.read as f64 / summary.seconds
+        } else {
+            0.0
+        };
         println!(
             "{kind} import {} from source '{}' in {:.1} s ({rate:.0} resources/s); outcomes recomputed for {} encounters",
             summary.run_id.map_or(String::new(), |id| format!("#{id}")),
@@ -171,16 +181,23 @@ fn report(kind: &str, summary: &Summary, common: &Common) -> anyhow::Result<()> 
         eprintln!("warning: {w}");
     }
     if summary.warning_count > summary.warnings.len() as u64 {
-        eprintln!("warning: … and {} more", summary.warning_count - summary.warnings.len() as u64);
+        eprintln!(
+            "warning: … and {} more",
+            summary.warning_count - summary.warnings.len() as u64
+        );
     }
     if !summary.rejects.is_empty() {
-        eprintln!("{} rejected records written to {}", summary.rejects.len(), common.rejects.display());
+        eprintln!(
+            "{} rejected records written to {}",
+            summary.rejects.len(),
+            common.rejects.display()
+        );
     }
     Ok(())
 }
 
 /// Resources and resources/s on stderr when it is a terminal; nothing when piped.
-fn progress() -> Option<Box<dyn FnMut(u64) + Send>> {
+fn progress() -> Option<Box<dyn FnMut(u64) + Send + Sync>> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

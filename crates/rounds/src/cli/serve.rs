@@ -55,7 +55,10 @@ async fn prepare_demo(db: &platform::Db, config: &Config) -> anyhow::Result<Stri
     }
     if platform::org::facilities(db).await?.is_empty() {
         println!("Importing the demo health system (FHIR) …");
-        let mut options = clinical::import::Options { actor: "demo".into(), ..Default::default() };
+        let mut options = clinical::import::Options {
+            actor: "demo".into(),
+            ..Default::default()
+        };
         let summary = clinical::import::run(db, &[dir.join("fhir")], &mut options)
             .await
             .context("importing the demo health system")?;
@@ -66,7 +69,11 @@ async fn prepare_demo(db: &platform::Db, config: &Config) -> anyhow::Result<Stri
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let (db, first_password) = web::prepare(&config, app::MIGRATIONS).await?;
-    let demo_password = if demo { Some(prepare_demo(&db, &config).await?) } else { None };
+    let demo_password = if demo {
+        Some(prepare_demo(&db, &config).await?)
+    } else {
+        None
+    };
     let state = app::state(db.clone(), config.clone());
     let router = web::app(app::routes(&state));
     let listener = tokio::net::TcpListener::bind(&config.bind)
