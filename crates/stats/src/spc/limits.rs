@@ -2,7 +2,7 @@
 //! (`qic.i`, `qic.p`, …). Inside this file NaN plays R's NA (`mean(x, na.rm = TRUE)` of nothing
 //! is NaN in R too); `qic()` turns every non-finite limit into "does not exist".
 
-use super::{Chart, Subgroup};
+use super::{Chart, Subgroup, collect_indexed};
 use statrs::function::gamma::ln_gamma;
 
 /// Nelson's (1982) upper limit for moving ranges, D4 for n = 2: moving ranges at or above
@@ -38,10 +38,10 @@ impl Lines {
         Lines {
             chart,
             cl,
-            lcl: sigma.iter().map(|s| cl - 3.0 * s).collect(),
-            ucl: sigma.iter().map(|s| cl + 3.0 * s).collect(),
-            lcl_95: sigma.iter().map(|s| cl - 2.0 * s).collect(),
-            ucl_95: sigma.iter().map(|s| cl + 2.0 * s).collect(),
+            lcl: collect_indexed(sigma.len(), |j| cl - 3.0 * sigma[j]),
+            ucl: collect_indexed(sigma.len(), |j| cl + 3.0 * sigma[j]),
+            lcl_95: collect_indexed(sigma.len(), |j| cl - 2.0 * sigma[j]),
+            ucl_95: collect_indexed(sigma.len(), |j| cl + 2.0 * sigma[j]),
             sigma: Some(sigma),
         }
     }
@@ -226,18 +226,15 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Lines {
         Chart::Xbar | Chart::S => subgroup_spread(chart, phase),
         Chart::P | Chart::PPrime | Chart::U | Chart::UPrime => {
             let cl = phase.pooled_rate();
-            let mut sigma: Vec<f64> = phase
-                .sub
-                .iter()
-                .map(|s| {
-                    if chart.is_proportion() {
-                        cl * (1.0 - cl) / s.n
-                    } else {
-                        cl / s.n
-                    }
-                    .sqrt()
-                })
-                .collect();
+            let sub = phase.sub;
+            let mut sigma: Vec<f64> = collect_indexed(sub.len(), |j| {
+                if chart.is_proportion() {
+                    cl * (1.0 - cl) / sub[j].n
+                } else {
+                    cl / sub[j].n
+                }
+                .sqrt()
+            });
             if matches!(chart, Chart::PPrime | Chart::UPrime) {
                 let sigma_z = laney_sigma_z(phase, cl, &sigma);
                 sigma.iter_mut().for_each(|s| *s *= sigma_z);

@@ -456,3 +456,57 @@ fn an_xbar_chart_of_equal_subgroups_uses_a3_times_the_mean_sd() {
     assert!((a3 - 1.628).abs() < 5e-4, "A3(4) = {a3}");
     assert!(close(chart.points[0].cl, Some(grand_mean), 1e-15));
 }
+
+/// A series long enough to be charted on every core (single-row subgroups, in order).
+fn long_series(chart: Chart) -> (Vec<u32>, Vec<Option<f64>>, Vec<Option<f64>>) {
+    let mut rng = Seeded(7);
+    let len = PARALLEL_POINTS + 10_000;
+    let x = (0..len as u32).collect();
+    let mut n = Vec::with_capacity(len);
+    let mut y = Vec::with_capacity(len);
+    for i in 0..len {
+        let denominator = 100.0 + rng.below(900) as f64;
+        n.push(Some(denominator));
+        y.push(match chart {
+            _ if i % 997 == 0 => None,
+            Chart::P | Chart::PPrime => Some((denominator * 0.1 * (1.0 + rng.next())).floor()),
+            Chart::T => Some(0.5 + 30.0 * rng.next()),
+            _ => Some(rng.below(40) as f64),
+        });
+    }
+    (x, y, n)
+}
+
+#[test]
+fn a_long_series_charted_on_every_core_equals_the_same_rows_charted_out_of_order() {
+    for chart in Chart::ALL {
+        let (x, y, n) = long_series(chart);
+        let in_order = chart_of(chart, &x, &y, &n, &Options::default());
+        let (rx, ry, rn): (Vec<u32>, Vec<_>, Vec<_>) = (
+            x.iter().rev().copied().collect(),
+            y.iter().rev().copied().collect(),
+            n.iter().rev().copied().collect(),
+        );
+        let reversed = chart_of(chart, &rx, &ry, &rn, &Options::default());
+        assert_eq!(in_order, reversed, "{chart:?}");
+        assert_eq!(in_order.points.len(), x.len());
+    }
+}
+
+#[test]
+fn the_first_bad_row_of_a_long_series_is_the_one_reported() {
+    let (x, mut y, n) = long_series(Chart::C);
+    y[40_000] = Some(-1.0);
+    y[50_000] = Some(-2.0);
+    let rows = Rows {
+        x: &x,
+        y: &y,
+        n: Some(&n),
+    };
+    match qic(Chart::C, rows, &Options::default()) {
+        Err(StatsError::InvalidObservation { row, field, .. }) => {
+            assert_eq!((row, field), (40_001, "y"))
+        }
+        other => panic!("expected a bad row, got {other:?}"),
+    }
+}
