@@ -524,14 +524,14 @@ impl Written<'_> {
         let mut record = io::Record::start(buf, format);
         record.text("x", self.labels.get(p.x.row));
         let numbers = [
-            ("y", p.y),
-            ("n", p.n),
-            ("value", p.value),
-            ("cl", p.cl),
-            ("lcl", p.lcl),
-            ("ucl", p.ucl),
-            ("lcl_95", p.lcl_95),
-            ("ucl_95", p.ucl_95),
+            ("y", p.y()),
+            ("n", p.n()),
+            ("value", p.value()),
+            ("cl", p.cl()),
+            ("lcl", p.lcl()),
+            ("ucl", p.ucl()),
+            ("lcl_95", p.lcl_95()),
+            ("ucl_95", p.ucl_95()),
         ];
         for (name, value) in numbers {
             record.number(name, value);
@@ -682,10 +682,10 @@ mod tests {
         {
             assert_eq!(point["x"], label);
             assert_eq!(&record[0], label);
-            assert_eq!(point["value"].as_f64(), p.value);
-            assert_eq!(record[3].parse::<f64>().ok(), p.value);
-            assert_eq!(point["ucl"].as_f64(), p.ucl);
-            assert_eq!(record[6].parse::<f64>().ok(), p.ucl);
+            assert_eq!(point["value"].as_f64(), p.value());
+            assert_eq!(record[3].parse::<f64>().ok(), p.value());
+            assert_eq!(point["ucl"].as_f64(), p.ucl());
+            assert_eq!(record[6].parse::<f64>().ok(), p.ucl());
         }
         // The subgroup with no y: missing in both, not zero.
         assert!(points[1]["value"].is_null() && records[1][3].is_empty());

@@ -151,26 +151,23 @@ pub struct Rows<'a, K> {
     pub n: Option<&'a [Option<f64>]>,
 }
 
-/// One subgroup on the chart. Quantities that do not exist are `None`.
-#[derive(Debug, Clone, PartialEq)]
+/// One subgroup on the chart. Quantities that do not exist are `None`; they are kept as NaN
+/// inside (an `Option<f64>` takes twice the room, and a million-point chart is bound by
+/// filling its memory), so they are read through methods.
+#[derive(Debug, Clone)]
 pub struct Point<K> {
     pub x: K,
-    /// Sum of the subgroup's y (qicharts2's `y.sum`).
-    pub y: Option<f64>,
-    /// Sum of the subgroup's denominators; `None` without denominators.
-    pub n: Option<f64>,
+    y: f64,
+    n: f64,
     /// Number of non-missing y in the subgroup.
     pub size: usize,
-    /// The plotted statistic (qicharts2's `y`), multiplied.
-    pub value: Option<f64>,
-    pub cl: Option<f64>,
-    pub lcl: Option<f64>,
-    pub ucl: Option<f64>,
-    pub lcl_95: Option<f64>,
-    pub ucl_95: Option<f64>,
-    /// The standard deviation of the plotted statistic (multiplied) where the limits are
-    /// cl ± 3·sigma before any clamping at 0 or 1; `None` for run, MR, T and G charts.
-    pub sigma: Option<f64>,
+    value: f64,
+    cl: f64,
+    lcl: f64,
+    ucl: f64,
+    lcl_95: f64,
+    ucl_95: f64,
+    sigma: f64,
     /// Outside the 3-sigma limits.
     pub sigma_signal: bool,
     /// The Anhøj rules signal for this point's phase.
@@ -181,6 +178,72 @@ pub struct Point<K> {
     pub baseline: bool,
     /// Not excluded.
     pub include: bool,
+}
+
+/// A stored quantity, `None` where it does not exist.
+fn exists(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl<K> Point<K> {
+    /// Sum of the subgroup's y (qicharts2's `y.sum`).
+    pub fn y(&self) -> Option<f64> {
+        exists(self.y)
+    }
+    /// Sum of the subgroup's denominators; `None` without denominators.
+    pub fn n(&self) -> Option<f64> {
+        exists(self.n)
+    }
+    /// The plotted statistic (qicharts2's `y`), multiplied.
+    pub fn value(&self) -> Option<f64> {
+        exists(self.value)
+    }
+    pub fn cl(&self) -> Option<f64> {
+        exists(self.cl)
+    }
+    pub fn lcl(&self) -> Option<f64> {
+        exists(self.lcl)
+    }
+    pub fn ucl(&self) -> Option<f64> {
+        exists(self.ucl)
+    }
+    pub fn lcl_95(&self) -> Option<f64> {
+        exists(self.lcl_95)
+    }
+    pub fn ucl_95(&self) -> Option<f64> {
+        exists(self.ucl_95)
+    }
+    /// The standard deviation of the plotted statistic (multiplied) where the limits are
+    /// cl ± 3·sigma before any clamping at 0 or 1; `None` for run, MR, T and G charts.
+    pub fn sigma(&self) -> Option<f64> {
+        exists(self.sigma)
+    }
+
+    /// Every quantity, for comparing points (NaN would never equal itself).
+    fn quantities(&self) -> [Option<f64>; 9] {
+        [
+            self.y(),
+            self.n(),
+            self.value(),
+            self.cl(),
+            self.lcl(),
+            self.ucl(),
+            self.lcl_95(),
+            self.ucl_95(),
+            self.sigma(),
+        ]
+    }
+}
+
+impl<K: PartialEq> PartialEq for Point<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.x == other.x
+            && self.size == other.size
+            && self.quantities() == other.quantities()
+            && (self.sigma_signal, self.runs_signal, self.part)
+                == (other.sigma_signal, other.runs_signal, other.part)
+            && (self.baseline, self.include) == (other.baseline, other.include)
+    }
 }
 
 /// qicharts2's `summary()` row for one phase.
@@ -278,16 +341,16 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
         }
 
         let m = options.multiply;
-        let finite = |v: f64| v.is_finite().then_some(v);
+        // Only finite quantities exist; every other one is stored as NaN.
+        let finite = |v: f64| if v.is_finite() { v } else { f64::NAN };
         let cl = finite(lines.cl * m);
         // The plotted value, its limits, and whether it lies outside them.
         let judged = |j: usize| {
             let value = finite(phase.value[j] * m);
             let lcl = finite(lines.lcl[j] * m);
             let ucl = finite(lines.ucl[j] * m);
-            let outside =
-                value.is_some_and(|v| ucl.is_some_and(|u| v > u) || lcl.is_some_and(|l| v < l));
-            (value, lcl, ucl, outside)
+            // NaN compares false: a missing value or limit signals nothing.
+            (value, lcl, ucl, value > ucl || value < lcl)
         };
         // The summary reads the limits rather than the built points, a sixth of the memory.
         let (mut cl_mean, mut lcl_mean, mut ucl_mean) =
@@ -295,9 +358,9 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
         let mut sigma_signals = 0;
         for j in 0..range.len() {
             let (_, lcl, ucl, outside) = judged(j);
-            cl_mean.add(cl);
-            lcl_mean.add(lcl);
-            ucl_mean.add(ucl);
+            cl_mean.add(exists(cl));
+            lcl_mean.add(exists(lcl));
+            ucl_mean.add(exists(ucl));
             sigma_signals += usize::from(outside);
         }
         let point = |i: usize| {
@@ -307,7 +370,7 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             Point {
                 x: keys[i].clone(),
                 y: finite(s.y_sum),
-                n: if got_n { finite(s.n) } else { None },
+                n: if got_n { finite(s.n) } else { f64::NAN },
                 size: s.y_len,
                 value,
                 cl,
@@ -315,7 +378,7 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
                 ucl,
                 lcl_95: finite(lines.lcl_95[j] * m),
                 ucl_95: finite(lines.ucl_95[j] * m),
-                sigma: lines.sigma.as_ref().and_then(|s| finite(s[j] * m)),
+                sigma: lines.sigma.as_ref().map_or(f64::NAN, |s| finite(s[j] * m)),
                 sigma_signal,
                 runs_signal,
                 part,
