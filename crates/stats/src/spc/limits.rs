@@ -307,7 +307,8 @@ fn subgroup_spread(chart: Chart, phase: &mut Phase<'_>) -> Lines {
     };
     let len = phase.value.len();
     if chart == Chart::Xbar {
-        let weighted: f64 = present(phase.baseline_subgroups().map(|s| sizes(s) * s.y_mean)).sum();
+        let weighted: f64 =
+            present(phase.baseline_subgroups().map(|s| sizes(s) * s.y_mean())).sum();
         let total: f64 = phase.baseline_subgroups().map(sizes).sum();
         let cl = weighted / total;
         let sigma = phase

@@ -275,10 +275,18 @@ pub struct ControlChart<K> {
 struct Subgroup {
     y_sum: f64,
     y_len: usize,
-    y_mean: f64,
     y_sd: f64,
     n: f64,
-    value: f64,
+}
+
+impl Subgroup {
+    fn y_mean(&self) -> f64 {
+        if self.y_len > 0 {
+            self.y_sum / self.y_len as f64
+        } else {
+            f64::NAN
+        }
+    }
 }
 
 /// Phases at least this long are built in parallel.
@@ -302,11 +310,11 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
     options: &Options,
 ) -> Result<ControlChart<K>, StatsError> {
     validate_rows(chart, &rows)?;
-    let (keys, subgroups) = aggregate(chart, &rows);
+    let (keys, subgroups, mut values) = aggregate(chart, &rows);
     let count = subgroups.len();
     let mut notes = Vec::new();
     let Layout {
-        part_of,
+        phases,
         baseline,
         include,
     } = layout(count, options, &mut notes)?;
@@ -314,16 +322,15 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
     let got_n = rows.n.is_some() || chart.is_proportion();
     let mut points = Vec::new();
     let mut parts = Vec::new();
-    let mut start = 0;
-    while start < count {
-        let part = part_of[start];
-        let end = (start..count)
-            .find(|&i| part_of[i] != part)
-            .unwrap_or(count);
-        let range = start..end;
+    for (index, range) in phases.into_iter().enumerate() {
+        let (part, start) = (index + 1, range.start);
         let mut phase = limits::Phase {
             sub: &subgroups[range.clone()],
-            value: collect_indexed(range.len(), |j| subgroups[start + j].value),
+            value: if range.len() == count {
+                std::mem::take(&mut values) // one phase, the usual case: no copy
+            } else {
+                values[range.clone()].to_vec()
+            },
             base: collect_indexed(range.len(), |j| baseline[start + j] && include[start + j]),
         };
         let lines = limits::compute(chart, &mut phase);
@@ -409,7 +416,6 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             alcl: lcl_mean.value(),
             aucl: ucl_mean.value(),
         });
-        start = end;
     }
     Ok(ControlChart {
         chart,
@@ -529,11 +535,12 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
     }
 }
 
-/// Groups rows by x in x order (qic() splits by x) and summarises each subgroup.
+/// Groups rows by x in x order (qic() splits by x) and summarises each subgroup; with each
+/// subgroup's plotted statistic, apart, so that a phase can take it over without a copy.
 fn aggregate<K: Ord + Clone + Send + Sync>(
     chart: Chart,
     rows: &Rows<'_, K>,
-) -> (Vec<K>, Vec<Subgroup>) {
+) -> (Vec<K>, Vec<Subgroup>, Vec<f64>) {
     // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
     // number of rows with a y.
     let got_n = rows.n.is_some() || chart.is_proportion();
@@ -543,11 +550,11 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
     // A row a subgroup, already in order (a long series of single counts): every subgroup is
     // summarised on its own, on every core.
     if sorted && distinct && rows.x.len() >= PARALLEL_POINTS {
-        let subgroups = (0..rows.x.len())
+        let (subgroups, values) = (0..rows.x.len())
             .into_par_iter()
             .map(|r| summarise(rows, got_n, r..r + 1))
-            .collect();
-        return (rows.x.to_vec(), subgroups);
+            .unzip();
+        return (rows.x.to_vec(), subgroups, values);
     }
     let order = if sorted {
         Order::Identity(rows.x.len())
@@ -559,6 +566,7 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
     // At most one subgroup a row; capacity never written to costs no memory.
     let mut keys = Vec::with_capacity(order.len());
     let mut subgroups = Vec::with_capacity(order.len());
+    let mut values = Vec::with_capacity(order.len());
     let mut i = 0;
     while i < order.len() {
         let key = &rows.x[order.row(i)];
@@ -566,19 +574,21 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
         while j < order.len() && rows.x[order.row(j)] == *key {
             j += 1;
         }
+        let (subgroup, value) = summarise(rows, got_n, (i..j).map(|k| order.row(k)));
         keys.push(key.clone());
-        subgroups.push(summarise(rows, got_n, (i..j).map(|k| order.row(k))));
+        subgroups.push(subgroup);
+        values.push(value);
         i = j;
     }
-    (keys, subgroups)
+    (keys, subgroups, values)
 }
 
-/// The summary of one subgroup, the rows `members`.
+/// The summary of one subgroup, the rows `members`, and its plotted statistic.
 fn summarise<K>(
     rows: &Rows<'_, K>,
     got_n: bool,
     members: impl Iterator<Item = usize> + Clone,
-) -> Subgroup {
+) -> (Subgroup, f64) {
     // qic() drops y and n together when either is missing (complete.cases).
     let complete = |r: usize| -> Option<(f64, f64)> {
         let n = match rows.n {
@@ -612,14 +622,13 @@ fn summarise<K>(
     } else {
         sum
     };
-    Subgroup {
+    let subgroup = Subgroup {
         y_sum,
         y_len: len,
-        y_mean: mean,
         y_sd: sd,
         n: if got_n { n_sum } else { f64::NAN },
-        value: if got_n { sum / n_sum } else { mean },
-    }
+    };
+    (subgroup, if got_n { sum / n_sum } else { mean })
 }
 
 /// Rows in x order: the rows as they are, or sorted indices.
@@ -645,9 +654,9 @@ impl Order {
     }
 }
 
-/// Each subgroup's phase number, whether it is in the baseline, and whether it is included.
+/// The subgroups of each phase, and whether each subgroup is in the baseline and included.
 struct Layout {
-    part_of: Vec<usize>,
+    phases: Vec<std::ops::Range<usize>>,
     baseline: Vec<bool>,
     include: Vec<bool>,
 }
@@ -698,9 +707,12 @@ fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<La
     let mut starts: Vec<usize> = options.part_at.clone();
     starts.sort_unstable();
     starts.dedup();
-    let part_of = (1..=count)
-        .map(|xx| 1 + starts.iter().filter(|&&s| s < xx).count())
+    // A phase starts after each subgroup named in part_at (1-based): at its 0-based index.
+    let bounds: Vec<usize> = std::iter::once(0)
+        .chain(starts)
+        .chain(std::iter::once(count))
         .collect();
+    let phases = bounds.windows(2).map(|b| b[0]..b[1]).collect();
     let baseline = (1..=count)
         .map(|xx| freeze.is_none_or(|f| xx <= f))
         .collect();
@@ -708,7 +720,7 @@ fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<La
         .map(|xx| !options.exclude.contains(&xx))
         .collect();
     Ok(Layout {
-        part_of,
+        phases,
         baseline,
         include,
     })
