@@ -124,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exclude: args.exclude.clone(),
     };
     let rows = Rows {
-        x: &data.x,
+        x: &data.subgroups.rank,
         y: &data.y,
         n: data.n.as_deref(),
     };
@@ -139,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let written = Written {
         chart: &result,
-        labels: &data.labels,
+        data: &data,
         rules: violations.as_deref(),
         only_signals: args.points == PointsArg::Signals,
     };
@@ -151,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Format::Svg => {
             let titles = titles(&args, chart, data.n.is_some());
             out.write_all(
-                charts::control::render(&result, &titles, |x| data.labels.get(x.row).to_string())
+                charts::control::render(&result, &titles, |&rank| data.label(rank).to_string())
                     .as_bytes(),
             )?;
         }
@@ -160,30 +160,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A subgroup's x: ordered by `rank`; its text is row `row` of the x column. Small and `Copy`,
-/// because a chart of a million subgroups carries one per point.
-#[derive(Debug, Clone, Copy)]
-struct X {
-    rank: f64,
-    row: u32,
+/// The subgroups' order: each row's subgroup as a dense rank (0, 1, … in x order), which is
+/// what `qic` groups and sorts by, and for each rank the first row holding it, whose text
+/// labels the point. Four bytes a row and a point, where a million-point chart is bound by
+/// the memory it fills.
+struct Subgroups {
+    rank: Vec<u32>,
+    first_row: Vec<u32>,
 }
-
-impl Ord for X {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.rank.total_cmp(&other.rank)
-    }
-}
-impl PartialOrd for X {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for X {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for X {}
 
 /// The x column's text, in one buffer rather than a string per row.
 #[derive(Debug, Default)]
@@ -309,7 +293,7 @@ impl Piece {
 }
 
 struct Data {
-    x: Vec<X>,
+    subgroups: Subgroups,
     labels: Labels,
     y: Vec<Option<f64>>,
     n: Option<Vec<Option<f64>>>,
@@ -318,6 +302,11 @@ struct Data {
 }
 
 impl Data {
+    /// The text of the subgroup of rank `rank`.
+    fn label(&self, rank: u32) -> &str {
+        self.labels.get(self.subgroups.first_row[rank as usize])
+    }
+
     /// A statistics error about a row, told in the file's own lines and column names.
     fn explain(&self, args: &Args, error: StatsError) -> anyhow::Error {
         match error {
@@ -406,8 +395,11 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
     let mut pieces = pieces.into_iter();
     let mut all = pieces.next().expect("a file with rows has a piece");
     pieces.for_each(|piece| all.append(piece));
+    if all.labels.len() > u32::MAX as usize {
+        anyhow::bail!("{}: more than {} rows", path.display(), u32::MAX);
+    }
     Ok(Data {
-        x: keys(&all.labels, all.numbers),
+        subgroups: subgroups(&all.labels, all.numbers),
         labels: all.labels,
         y: all.y,
         n: n_col.map(|_| all.n),
@@ -427,39 +419,74 @@ fn value(path: &Path, bytes: &[u8], line: u64, name: &str) -> anyhow::Result<Opt
     })
 }
 
-/// Subgroup keys: numbers if every label is one (`numbers`, read with the labels), ISO dates
-/// (in time order), else the order in which labels first appear.
-fn keys(labels: &Labels, numbers: Option<Vec<f64>>) -> Vec<X> {
-    let ranks: Vec<f64> = if let Some(numbers) = numbers {
-        numbers
+/// Subgroups ordered as numbers if every label is one (`numbers`, read with the labels), as
+/// ISO dates (in time order), else in the order labels first appear.
+fn subgroups(labels: &Labels, numbers: Option<Vec<f64>>) -> Subgroups {
+    let (rank, count) = if let Some(numbers) = numbers {
+        number_ranks(&numbers)
     } else if labels.iter().all(iso_date) {
-        // Text order is time order for ISO dates: rank each row by its label's place among
-        // the distinct labels.
+        // Text order is time order for ISO dates: a label's rank is its place among the
+        // distinct labels.
         let mut distinct: Vec<&str> = labels.iter().collect();
         distinct.sort_unstable();
         distinct.dedup();
-        labels
+        let rank = labels
             .iter()
-            .map(|l| distinct.binary_search(&l).unwrap_or(0) as f64)
-            .collect()
+            .map(|l| distinct.binary_search(&l).unwrap_or(0) as u32)
+            .collect();
+        (rank, distinct.len())
     } else {
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        labels
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let rank = labels
             .iter()
             .map(|l| {
-                let next = seen.len();
-                *seen.entry(l).or_insert(next) as f64
+                let next = seen.len() as u32;
+                *seen.entry(l).or_insert(next)
             })
-            .collect()
+            .collect();
+        (rank, seen.len())
     };
-    ranks
-        .into_iter()
-        .enumerate()
-        .map(|(row, rank)| X {
-            rank,
-            row: row as u32,
-        })
-        .collect()
+    let mut first_row = vec![u32::MAX; count];
+    for (row, &r) in rank.iter().enumerate() {
+        if first_row[r as usize] == u32::MAX {
+            first_row[r as usize] = row as u32;
+        }
+    }
+    Subgroups { rank, first_row }
+}
+
+/// Dense ranks of numbers (equal numbers share one), and how many distinct there are. A file in
+/// x order, the usual one, is ranked in one pass; any other is sorted first.
+fn number_ranks(numbers: &[f64]) -> (Vec<u32>, usize) {
+    let differ = |a: f64, b: f64| a.total_cmp(&b) != Ordering::Equal;
+    if numbers
+        .windows(2)
+        .all(|w| w[0].total_cmp(&w[1]) != Ordering::Greater)
+    {
+        let mut next = 0u32;
+        let rank = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if i > 0 && differ(numbers[i - 1], v) {
+                    next += 1;
+                }
+                next
+            })
+            .collect();
+        return (rank, next as usize + 1);
+    }
+    let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
+    order.sort_by(|&a, &b| numbers[a as usize].total_cmp(&numbers[b as usize]));
+    let mut rank = vec![0u32; numbers.len()];
+    let mut next = 0u32;
+    for (i, &row) in order.iter().enumerate() {
+        if i > 0 && differ(numbers[order[i - 1] as usize], numbers[row as usize]) {
+            next += 1;
+        }
+        rank[row as usize] = next;
+    }
+    (rank, next as usize + 1)
 }
 
 fn titles(args: &Args, chart: Chart, got_n: bool) -> charts::frame::Titles {
@@ -504,8 +531,8 @@ struct SummaryOut {
 
 /// A computed chart with what is needed to write it: the x text and any rule flags.
 struct Written<'a> {
-    chart: &'a ControlChart<X>,
-    labels: &'a Labels,
+    chart: &'a ControlChart<u32>,
+    data: &'a Data,
     rules: Option<&'a [Vec<u8>]>,
     only_signals: bool,
 }
@@ -522,7 +549,7 @@ impl Written<'_> {
     fn point(&self, i: usize, buf: &mut Vec<u8>, format: Format) {
         let p = &self.chart.points[i];
         let mut record = io::Record::start(buf, format);
-        record.text("x", self.labels.get(p.x.row));
+        record.text("x", self.data.label(p.x));
         let numbers = [
             ("y", p.y()),
             ("n", p.n()),
@@ -611,14 +638,19 @@ mod tests {
             .iter()
             .map(|t| io::finite_number(t.as_bytes()))
             .collect();
-        let mut keys = keys(&labels, numbers);
-        keys.sort();
-        keys.iter().map(|k| labels.get(k.row).to_string()).collect()
+        let ranks = subgroups(&labels, numbers).rank;
+        let mut rows: Vec<u32> = (0..texts.len() as u32).collect();
+        rows.sort_by_key(|&row| ranks[row as usize]);
+        rows.iter()
+            .map(|&row| labels.get(row).to_string())
+            .collect()
     }
 
     #[test]
     fn subgroups_sort_as_numbers_dates_or_in_file_order() {
         assert_eq!(sorted(&["10", "9", "10.0"]), ["9", "10", "10.0"]);
+        assert_eq!(sorted(&["1", "2", "2.0", "3"]), ["1", "2", "2.0", "3"]);
+        assert_eq!(sorted(&["-0.5", "2", "-1e3"]), ["-1e3", "-0.5", "2"]);
         assert_eq!(
             sorted(&["2024-10", "2024-02", "2023-12", "2024-02"]),
             ["2023-12", "2024-02", "2024-02", "2024-10"]
@@ -653,14 +685,14 @@ mod tests {
         };
         let data = read(&args, Chart::P).unwrap();
         let rows = Rows {
-            x: &data.x,
+            x: &data.subgroups.rank,
             y: &data.y,
             n: data.n.as_deref(),
         };
         let chart = qic(Chart::P, rows, &Options::default()).unwrap();
         let written = Written {
             chart: &chart,
-            labels: &data.labels,
+            data: &data,
             rules: None,
             only_signals: false,
         };
