@@ -354,8 +354,8 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
         // The plotted value, its limits, and whether it lies outside them.
         let judged = |j: usize| {
             let value = finite(phase.value[j] * m);
-            let lcl = finite(lines.lcl[j] * m);
-            let ucl = finite(lines.ucl[j] * m);
+            let [lcl, ucl, _, _] = lines.at(j);
+            let (lcl, ucl) = (finite(lcl * m), finite(ucl * m));
             // NaN compares false: a missing value or limit signals nothing.
             (value, lcl, ucl, value > ucl || value < lcl)
         };
@@ -373,6 +373,7 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
         let point = |i: usize| {
             let j = i - start;
             let (value, lcl, ucl, sigma_signal) = judged(j);
+            let limits = lines.at(j);
             let s = &subgroups[i];
             Point {
                 x: keys[i].clone(),
@@ -383,9 +384,9 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
                 cl,
                 lcl,
                 ucl,
-                lcl_95: finite(lines.lcl_95[j] * m),
-                ucl_95: finite(lines.ucl_95[j] * m),
-                sigma: lines.sigma.as_ref().map_or(f64::NAN, |s| finite(s[j] * m)),
+                lcl_95: finite(limits[2] * m),
+                ucl_95: finite(limits[3] * m),
+                sigma: finite(lines.sigma_at(j) * m),
                 sigma_signal,
                 runs_signal,
                 part,
