@@ -96,12 +96,20 @@ pub fn parse_number(path: &Path, line: u64, name: &str, text: &str) -> anyhow::R
 /// 15 digits (`-12.345`), nearly every value in a data file, take an exact fast path: the digits
 /// as an integer (exact below 2^53) divided by a power of ten (exact up to 10^22), a single
 /// correctly rounded division, so the result is the same double the full parser gives.
+#[inline]
 pub fn parse_number_bytes(path: &Path, line: u64, name: &str, bytes: &[u8]) -> anyhow::Result<f64> {
     let bytes = bytes.trim_ascii();
     match plain_decimal(bytes) {
         Some(value) => Ok(value),
-        None => parse_number(path, line, name, &String::from_utf8_lossy(bytes)),
+        None => parse_other(path, line, name, bytes),
     }
+}
+
+/// Anything but a plain decimal, out of the way of the common case.
+#[cold]
+#[inline(never)]
+fn parse_other(path: &Path, line: u64, name: &str, bytes: &[u8]) -> anyhow::Result<f64> {
+    parse_number(path, line, name, &String::from_utf8_lossy(bytes))
 }
 
 /// Raw bytes (already trimmed) as a finite number, as `str::parse::<f64>` reads them, or `None`.
@@ -115,6 +123,7 @@ pub fn finite_number(bytes: &[u8]) -> Option<f64> {
     })
 }
 
+#[inline]
 fn plain_decimal(bytes: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -124,19 +133,28 @@ fn plain_decimal(bytes: &[u8]) -> Option<f64> {
         (b'+', rest) => (false, rest),
         _ => (false, bytes),
     };
-    let (mut mantissa, mut count, mut decimals, mut point) = (0u64, 0usize, 0usize, false);
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                count += 1;
-                decimals += usize::from(point);
-            }
-            b'.' if !point => point = true,
-            _ => return None,
-        }
+    // Integer digits, then an optional point and fraction digits: two tight loops. Wrapping
+    // arithmetic, because a long run of digits is refused below rather than overflowing.
+    let mut mantissa = 0u64;
+    let mut i = 0;
+    let mut digit = |i: usize, mantissa: &mut u64| {
+        let d = digits.get(i)?.wrapping_sub(b'0');
+        (d <= 9).then(|| *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d)))
+    };
+    while digit(i, &mut mantissa).is_some() {
+        i += 1;
     }
-    if count == 0 || count > 15 {
+    let mut count = i;
+    let mut decimals = 0;
+    if digits.get(i) == Some(&b'.') {
+        i += 1;
+        while digit(i, &mut mantissa).is_some() {
+            i += 1;
+            decimals += 1;
+        }
+        count += decimals;
+    }
+    if i != digits.len() || count == 0 || count > 15 {
         return None;
     }
     let value = mantissa as f64 / POW10[decimals];
@@ -550,6 +568,9 @@ mod tests {
             ".",
             "1.2.3",
             "1234567890123456",
+            "12345678901234567890123456789", // far past u64: refused, not overflowed
+            "+",
+            "-.",
         ] {
             assert_eq!(plain_decimal(text.as_bytes()), None, "{text}");
         }
