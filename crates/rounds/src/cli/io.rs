@@ -137,7 +137,7 @@ fn plain_decimal(bytes: &[u8]) -> Option<f64> {
     // arithmetic, because a long run of digits is refused below rather than overflowing.
     let mut mantissa = 0u64;
     let mut i = 0;
-    let mut digit = |i: usize, mantissa: &mut u64| {
+    let digit = |i: usize, mantissa: &mut u64| {
         let d = digits.get(i)?.wrapping_sub(b'0');
         (d <= 9).then(|| *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d)))
     };
