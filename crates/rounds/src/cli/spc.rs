@@ -277,17 +277,26 @@ impl Piece {
         }
     }
 
+    /// Appends the rows of the piece after this one; the columns are copied side by side, as
+    /// copying into fresh memory is what it costs.
     fn append(&mut self, other: Piece) {
-        self.labels.append(other.labels);
-        self.numbers = match (self.numbers.take(), other.numbers) {
-            (Some(mut all), Some(more)) => {
-                all.extend(more);
-                Some(all)
-            }
-            _ => None,
-        };
-        self.y.extend(other.y);
-        self.n.extend(other.n);
+        let numbers = &mut self.numbers;
+        rayon::join(
+            || {
+                self.labels.append(other.labels);
+                *numbers = match (numbers.take(), other.numbers) {
+                    (Some(mut all), Some(more)) => {
+                        all.extend(more);
+                        Some(all)
+                    }
+                    _ => None,
+                };
+            },
+            || {
+                self.y.extend(other.y);
+                self.n.extend(other.n);
+            },
+        );
         self.lines.append(other.lines);
     }
 }
