@@ -55,6 +55,13 @@ read -r shewhart_plain shewhart_plain_wall <<<"$(peer none)"
 read -r shewhart_nelson shewhart_nelson_wall <<<"$(peer nelson)"
 shewhart_centre=$("$PYTHON" "$here/shewhart_p.py" "$data" none | awk '/^centre/ {$1=""; print}')
 
+# CPU seconds (user + system) of one more run of each whole process: on a shared machine wall
+# clock also counts waiting for a core, and rounds uses both cores where shewhart uses one.
+cpu() { /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null; awk '{print $1 + $2}' "$work/cpu"; }
+rounds_signals_cpu=$(cpu "$ROUNDS" spc --chart p --input "$data" --format json --points signals --output "$work/rounds.json")
+shewhart_plain_cpu=$(cpu "$PYTHON" "$here/shewhart_p.py" "$data" none)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+
 many=$(cd "$root" && cargo bench -p rounds-stats --bench spc_many --quiet 2>/dev/null | tail -1)
 
 printf 'machine                                  %s cores, %s\n' "$(nproc)" "$(uname -m)"
@@ -67,6 +74,8 @@ printf 'shewhart p_chart, rules=nelson                     %.3f s\n' "$shewhart_
 printf 'shewhart, whole process (python + imports), None   %.3f s\n' "$shewhart_plain_wall"
 printf 'shewhart, whole process (python + imports), nelson %.3f s\n' "$shewhart_nelson_wall"
 printf 'ratio shewhart process(None) / rounds (flagged)    %.1fx\n' "$(echo "$shewhart_plain_wall / $rounds_signals" | bc -l)"
+printf 'CPU: rounds (flagged) %.3f s, shewhart process (None) %.3f s, ratio %.1fx\n' "$rounds_signals_cpu" "$shewhart_plain_cpu" "$(echo "$shewhart_plain_cpu / $rounds_signals_cpu" | bc -l)"
+printf 'load average at the end (1, 5, 15 min)            %s\n' "$load"
 printf 'ratio shewhart(None) / rounds (CSV out)            %.1fx\n' "$(echo "$shewhart_plain / $rounds_csv" | bc -l)"
 printf 'ratio shewhart(nelson) / rounds (CSV out)          %.1fx\n' "$(echo "$shewhart_nelson / $rounds_csv" | bc -l)"
 printf 'ratio shewhart(None) / rounds (flagged points)     %.1fx\n' "$(echo "$shewhart_plain / $rounds_signals" | bc -l)"

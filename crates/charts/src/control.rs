@@ -32,7 +32,7 @@ pub fn render_sized<K>(
     // Every drawn quantity must be inside the y axis.
     let drawn = points
         .iter()
-        .flat_map(|p| [p.value, p.cl, p.lcl, p.ucl])
+        .flat_map(|p| [p.value(), p.cl(), p.lcl(), p.ucl()])
         .flatten();
     let (y_min, y_max) = drawn.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -168,7 +168,7 @@ fn draw_phase<K>(
         segments
     };
     svg.open_group("limits", Some("3-sigma control limits"));
-    for segment in line_of(|p| p.ucl).into_iter().chain(line_of(|p| p.lcl)) {
+    for segment in line_of(|p| p.ucl()).into_iter().chain(line_of(|p| p.lcl())) {
         svg.step_line(&segment, Stroke::dashed(LIMIT, 1.2, "6 4"));
     }
     svg.close_group();
@@ -180,7 +180,7 @@ fn draw_phase<K>(
             "centre line"
         }),
     );
-    for segment in line_of(|p| p.cl) {
+    for segment in line_of(|p| p.cl()) {
         svg.step_line(&segment, centre);
     }
     svg.close_group();
@@ -189,7 +189,7 @@ fn draw_phase<K>(
     if let (true, Some(end)) = (last_phase, phase.last()) {
         let x = frame.right + 6.0;
         let mut used: Vec<f64> = Vec::new();
-        for (name, value) in [("UCL", end.ucl), ("CL", end.cl), ("LCL", end.lcl)] {
+        for (name, value) in [("UCL", end.ucl()), ("CL", end.cl()), ("LCL", end.lcl())] {
             if let Some(v) = value {
                 let y = frame.y.map(v) + 4.0;
                 // Skip a label that would sit on top of another (e.g. LCL at 0 next to CL).
@@ -219,7 +219,7 @@ fn draw_data<K>(
     svg.open_group("data", Some("subgroup values"));
     let mut run: Vec<(f64, f64)> = Vec::new();
     for (i, p) in points.iter().enumerate() {
-        match p.value {
+        match p.value() {
             Some(v) if i == 0 || points[i - 1].part == p.part => {
                 run.push(frame.at(i as f64 + 1.0, v))
             }
@@ -235,7 +235,7 @@ fn draw_data<K>(
     }
     svg.polyline(&run, Stroke::solid(DATA, 1.5));
     for (i, p) in points.iter().enumerate() {
-        let Some(v) = p.value else { continue };
+        let Some(v) = p.value() else { continue };
         let mut tooltip = format!("{}: {}", labels[i], format_number(v, decimals));
         let (shape, size, fill) = if p.sigma_signal {
             tooltip.push_str(" — outside the 3-sigma limits");

@@ -572,7 +572,9 @@ impl Cholesky {
                 let s: f64 = (0..k).map(|m| l[at(j, m)] * l[at(k, m)]).sum();
                 if j == k {
                     let pivot = a[at(j, j)] - s;
-                    if !(pivot > SINGULAR * a[at(j, j)]) {
+                    // A NaN pivot is as singular as a small one.
+                    let floor = SINGULAR * a[at(j, j)];
+                    if pivot.partial_cmp(&floor) != Some(std::cmp::Ordering::Greater) {
                         return Err(j);
                     }
                     l[at(j, j)] = pivot.sqrt();

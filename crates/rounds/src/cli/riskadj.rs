@@ -87,7 +87,6 @@ impl Patients {
 /// Where the columns a model needs sit in the file.
 struct Layout<'a> {
     args: &'a RiskAdjArgs,
-    fields: usize,
     outcome: usize,
     group: usize,
     numeric: Vec<usize>,
@@ -95,32 +94,17 @@ struct Layout<'a> {
 }
 
 /// Reads the file, keeping only the named columns; every value is checked where it is read, so
-/// an error names its line and column. A million-row file is read in pieces on every core (when
-/// it has no quoted fields, which could hold line breaks), from raw bytes, decoding and trimming
-/// only the fields used and interning labels.
+/// an error names its line and column. A million-row file is read in pieces on every core
+/// (`io::Table`), decoding and trimming only the fields used and interning labels.
 fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<(Vec<f64>, Labels, Vec<Covariate>)> {
-    let path = args.input.as_path();
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        anyhow::bail!("{}: the file is empty", path.display());
-    }
-    let mut head = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
-    let mut headers = head
-        .headers()
-        .with_context(|| format!("{}: cannot read the header", path.display()))?
-        .clone();
-    headers.trim();
+    let table = io::Table::read(&args.input)?;
     let find = |names: &[String]| -> anyhow::Result<Vec<usize>> {
-        names
-            .iter()
-            .map(|c| io::column_index(path, &headers, c))
-            .collect()
+        names.iter().map(|c| table.column(c)).collect()
     };
     let layout = Layout {
         args,
-        fields: headers.len(),
-        outcome: io::column_index(path, &headers, &args.outcome)?,
-        group: io::column_index(path, &headers, &args.group)?,
+        outcome: table.column(&args.outcome)?,
+        group: table.column(&args.group)?,
         numeric: find(&args.covariates)?,
         categorical: find(&args.categorical)?,
     };
@@ -134,50 +118,13 @@ fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<(Vec<f64>, Labels, Vec<Co
         anyhow::bail!("covariate `{twice}` is named twice");
     }
 
-    let body = &bytes[head.position().byte() as usize..];
-    let first_line = head.position().line();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if body.iter().all(u8::is_ascii_whitespace) {
-        anyhow::bail!("{}: no data rows, only a header", path.display());
-    }
-    let quoted = body.contains(&b'"');
-    let pieces = split_at_lines(body, if quoted { 1 } else { 4 * threads });
-    // The file line each piece starts on, for error messages.
-    let mut starts = Vec::with_capacity(pieces.len());
-    let mut line = first_line;
-    for piece in &pieces {
-        starts.push(line);
-        line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-    starts.push(line);
-    let per_thread = pieces.len().div_ceil(threads);
-    let parsed: Vec<anyhow::Result<Patients>> = std::thread::scope(|scope| {
-        let layout = &layout;
-        let handles: Vec<_> = pieces
-            .chunks(per_thread)
-            .enumerate()
-            .map(|(chunk, pieces)| {
-                let starts = &starts[chunk * per_thread..];
-                // Lines in these pieces: an upper bound on their records, so no column regrows.
-                let lines = (starts[pieces.len()] - starts[0]) as usize;
-                scope.spawn(move || {
-                    let mut patients = Patients::with_capacity(layout, lines);
-                    for (piece, &start) in pieces.iter().zip(starts) {
-                        read_piece(layout, piece, start, quoted, &mut patients)?;
-                    }
-                    Ok(patients)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a reader thread panicked"))
-            .collect()
-    });
-
-    let mut all = Patients::with_capacity(&layout, (line - first_line) as usize);
+    let parsed = table.rows(
+        |lines| Patients::with_capacity(&layout, lines),
+        |patients, fields, line| read_row(&layout, fields, line, patients),
+    )?;
+    let rows = parsed.iter().map(|p| p.outcome.len()).sum();
+    let mut all = Patients::with_capacity(&layout, rows);
     for part in parsed {
-        let part = part?;
         all.outcome.extend(part.outcome);
         all.groups.append(part.groups);
         all.numeric
@@ -210,70 +157,6 @@ fn read_patients(args: &RiskAdjArgs) -> anyhow::Result<(Vec<f64>, Labels, Vec<Co
     Ok((all.outcome, all.groups, covariates))
 }
 
-/// Splits `body` into about `pieces` parts, each ending at a line break.
-fn split_at_lines(body: &[u8], pieces: usize) -> Vec<&[u8]> {
-    let mut parts = Vec::with_capacity(pieces);
-    let mut rest = body;
-    let target = body.len() / pieces.max(1) + 1;
-    while !rest.is_empty() {
-        let cut = match rest
-            .get(target..)
-            .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
-        {
-            Some(offset) => target + offset + 1,
-            None => rest.len(),
-        };
-        let (part, tail) = rest.split_at(cut);
-        parts.push(part);
-        rest = tail;
-    }
-    parts
-}
-
-/// Reads the records of one piece of the body, whose first line is `first_line` of the file.
-/// Without quotes a CSV line is its fields split at commas, which is several times faster than
-/// a general CSV parser; quoted files go through the `csv` crate.
-fn read_piece(
-    layout: &Layout,
-    piece: &[u8],
-    first_line: u64,
-    quoted: bool,
-    into: &mut Patients,
-) -> anyhow::Result<()> {
-    let path = layout.args.input.as_path();
-    let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.fields);
-    if !quoted {
-        for (offset, text) in piece.split(|&b| b == b'\n').enumerate() {
-            let text = text.strip_suffix(b"\r").unwrap_or(text);
-            if text.is_empty() {
-                continue; // as the csv crate, blank lines are not records
-            }
-            fields.clear();
-            fields.extend(text.split(|&b| b == b','));
-            read_row(layout, &fields, first_line + offset as u64, into)?;
-        }
-        return Ok(());
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(piece);
-    let mut record = csv::ByteRecord::new();
-    loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e
-                .position()
-                .map_or(first_line, |p| first_line + p.line() - 1);
-            anyhow::anyhow!("{}: line {line}: not well-formed CSV ({e})", path.display())
-        })?;
-        if !more {
-            return Ok(());
-        }
-        let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
-        let fields: Vec<&[u8]> = record.iter().collect();
-        read_row(layout, &fields, line, into)?;
-    }
-}
-
 /// Checks one record's fields and appends the values the model needs.
 fn read_row(
     layout: &Layout,
@@ -283,14 +166,6 @@ fn read_row(
 ) -> anyhow::Result<()> {
     let args = layout.args;
     let path = args.input.as_path();
-    if fields.len() != layout.fields {
-        anyhow::bail!(
-            "{}: line {line}: {} fields where the header has {}",
-            path.display(),
-            fields.len(),
-            layout.fields
-        );
-    }
     let at = |name: &str| format!("{}: line {line}, column `{name}`", path.display());
     let text = |column: usize, name: &str| -> anyhow::Result<&str> {
         std::str::from_utf8(fields[column])

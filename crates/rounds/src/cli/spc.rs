@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use serde::Serialize;
 use stats::StatsError;
-use stats::spc::{Chart, ControlChart, Options, Point, Rows, RuleSet, qic, rule_violations};
+use stats::spc::{Chart, ControlChart, Options, Rows, RuleSet, qic, rule_violations};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Write;
@@ -124,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exclude: args.exclude.clone(),
     };
     let rows = Rows {
-        x: &data.x,
+        x: &data.subgroups.rank,
         y: &data.y,
         n: data.n.as_deref(),
     };
@@ -139,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let written = Written {
         chart: &result,
-        labels: &data.labels,
+        data: &data,
         rules: violations.as_deref(),
         only_signals: args.points == PointsArg::Signals,
     };
@@ -151,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Format::Svg => {
             let titles = titles(&args, chart, data.n.is_some());
             out.write_all(
-                charts::control::render(&result, &titles, |x| data.labels.get(x.row).to_string())
+                charts::control::render(&result, &titles, |&rank| data.label(rank).to_string())
                     .as_bytes(),
             )?;
         }
@@ -160,30 +160,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A subgroup's x: ordered by `rank`; its text is row `row` of the x column. Small and `Copy`,
-/// because a chart of a million subgroups carries one per point.
-#[derive(Debug, Clone, Copy)]
-struct X {
-    rank: f64,
-    row: u32,
+/// The subgroups' order: each row's subgroup as a dense rank (0, 1, … in x order), which is
+/// what `qic` groups and sorts by, and for each rank the first row holding it, whose text
+/// labels the point. Four bytes a row and a point, where a million-point chart is bound by
+/// the memory it fills.
+struct Subgroups {
+    rank: Vec<u32>,
+    first_row: Vec<u32>,
 }
-
-impl Ord for X {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.rank.total_cmp(&other.rank)
-    }
-}
-impl PartialOrd for X {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for X {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for X {}
 
 /// The x column's text, in one buffer rather than a string per row.
 #[derive(Debug, Default)]
@@ -208,6 +192,12 @@ impl Labels {
         self.ends.len()
     }
 
+    fn append(&mut self, other: Labels) {
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + offset));
+    }
+
     fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len() as u32).map(|row| self.get(row))
     }
@@ -224,17 +214,108 @@ fn iso_date(text: &str) -> bool {
             || (b.len() >= 10 && b[7] == b'-' && b[8..10].iter().all(u8::is_ascii_digit)))
 }
 
+/// The file line of each row, kept as the rows where the numbering jumps (blank lines, line
+/// breaks inside quotes, the start of the file): a single entry for most files.
+#[derive(Debug, Default)]
+struct Lines {
+    jumps: Vec<(usize, u64)>,
+    rows: usize,
+}
+
+impl Lines {
+    fn push(&mut self, line: u64) {
+        let expected = self
+            .jumps
+            .last()
+            .map(|&(row, at)| at + (self.rows - row) as u64);
+        if expected != Some(line) {
+            self.jumps.push((self.rows, line));
+        }
+        self.rows += 1;
+    }
+
+    /// The line of row `row` (0-based), if there is such a row.
+    fn get(&self, row: usize) -> Option<u64> {
+        if row >= self.rows {
+            return None;
+        }
+        let i = self.jumps.partition_point(|&(r, _)| r <= row);
+        let (r, at) = self.jumps[i - 1];
+        Some(at + (row - r) as u64)
+    }
+
+    fn append(&mut self, other: Lines) {
+        let offset = self.rows;
+        for (row, at) in other.jumps {
+            self.jumps.push((row + offset, at));
+        }
+        self.rows += other.rows;
+    }
+}
+
+/// The rows of one piece of the file, in file order.
+struct Piece {
+    labels: Labels,
+    /// Each label as a number, while every label so far is one.
+    numbers: Option<Vec<f64>>,
+    y: Vec<Option<f64>>,
+    n: Vec<Option<f64>>,
+    lines: Lines,
+}
+
+impl Piece {
+    fn with_capacity(rows: usize, got_n: bool) -> Piece {
+        Piece {
+            labels: Labels {
+                text: String::with_capacity(rows * 8),
+                ends: Vec::with_capacity(rows),
+            },
+            numbers: Some(Vec::with_capacity(rows)),
+            y: Vec::with_capacity(rows),
+            n: Vec::with_capacity(if got_n { rows } else { 0 }),
+            lines: Lines::default(),
+        }
+    }
+
+    /// Appends the rows of the piece after this one; the columns are copied side by side, as
+    /// copying into fresh memory is what it costs.
+    fn append(&mut self, other: Piece) {
+        let numbers = &mut self.numbers;
+        rayon::join(
+            || {
+                self.labels.append(other.labels);
+                *numbers = match (numbers.take(), other.numbers) {
+                    (Some(mut all), Some(more)) => {
+                        all.extend(more);
+                        Some(all)
+                    }
+                    _ => None,
+                };
+            },
+            || {
+                self.y.extend(other.y);
+                self.n.extend(other.n);
+            },
+        );
+        self.lines.append(other.lines);
+    }
+}
+
 struct Data {
-    x: Vec<X>,
+    subgroups: Subgroups,
     labels: Labels,
     y: Vec<Option<f64>>,
     n: Option<Vec<Option<f64>>>,
-    /// File line of each row, for messages.
-    lines: Vec<u64>,
+    lines: Lines,
     n_column: Option<String>,
 }
 
 impl Data {
+    /// The text of the subgroup of rank `rank`.
+    fn label(&self, rank: u32) -> &str {
+        self.labels.get(self.subgroups.first_row[rank as usize])
+    }
+
     /// A statistics error about a row, told in the file's own lines and column names.
     fn explain(&self, args: &Args, error: StatsError) -> anyhow::Error {
         match error {
@@ -244,7 +325,10 @@ impl Data {
                     "n" => self.n_column.as_deref().unwrap_or("n"),
                     _ => args.x.as_str(),
                 };
-                let line = self.lines.get(row - 1).copied().unwrap_or(row as u64 + 1);
+                let line = row
+                    .checked_sub(1)
+                    .and_then(|r| self.lines.get(r))
+                    .unwrap_or(row as u64 + 1);
                 anyhow::anyhow!(
                     "{}: line {line}, column `{column}`: {reason}",
                     args.input.display()
@@ -255,23 +339,20 @@ impl Data {
     }
 }
 
+/// Reads the x, y and n columns, checking each value where it is read; a million-row file is
+/// read in pieces on every core (`io::Table`), with x read as a number on the way.
 fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
     let path = &args.input;
-    let mut reader = io::csv_reader(path)?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: cannot read the header", path.display()))?
-        .clone();
-    if headers.is_empty() {
-        anyhow::bail!("{}: an empty file (no header row)", path.display());
-    }
-    let x_col = io::column_index(path, &headers, &args.x)?;
-    let y_col = io::column_index(path, &headers, &args.y)?;
+    let table = io::Table::read(path)?;
+    let x_col = table.column(&args.x)?;
+    let y_col = table.column(&args.y)?;
     let n_column = match (&args.n, chart.needs_denominator()) {
         (Some(name), _) => Some(name.clone()),
         // Default `n`, unless a P chart's file has none: then each row is one case.
         (None, true)
-            if chart == Chart::U || chart == Chart::UPrime || headers.iter().any(|h| h == "n") =>
+            if chart == Chart::U
+                || chart == Chart::UPrime
+                || table.headers.iter().any(|h| h == "n") =>
         {
             Some("n".to_string())
         }
@@ -282,128 +363,139 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
     }
     let n_col = n_column
         .as_deref()
-        .map(|name| io::column_index(path, &headers, name))
+        .map(|name| table.column(name))
         .transpose()?;
+    let n_name = n_column.as_deref().unwrap_or("n");
 
-    let mut labels = Labels::default();
-    let mut y = Vec::new();
-    let mut n = n_col.map(|_| Vec::new());
-    let mut lines = Vec::new();
-    // Byte records: a million-row file is parsed without a string per field.
-    let mut record = csv::ByteRecord::new();
-    while reader
-        .read_byte_record(&mut record)
-        .with_context(|| format!("{}: not a well-formed CSV file", path.display()))?
-    {
-        let line = record.position().map_or(0, |p| p.line());
-        let label = std::str::from_utf8(record.get(x_col).unwrap_or(b"")).map_err(|_| {
-            anyhow::anyhow!(
-                "{}: line {line}, column `{}`: not UTF-8 text",
-                path.display(),
-                args.x
-            )
-        })?;
-        labels.push(label.trim());
-        y.push(value(path, &record, y_col, &args.y)?);
-        if let (Some(n), Some(col)) = (n.as_mut(), n_col) {
-            n.push(value(
-                path,
-                &record,
-                col,
-                n_column.as_deref().unwrap_or("n"),
-            )?);
-        }
-        lines.push(line);
-    }
-    if labels.len() == 0 {
-        anyhow::bail!(
-            "{}: no data rows (an empty file, or a header alone)",
-            path.display()
-        );
-    }
-    if let Some(i) = labels.iter().position(str::is_empty) {
-        anyhow::bail!(
-            "{}: line {}, column `{}`: the subgroup is empty",
-            path.display(),
-            lines[i],
-            args.x
-        );
+    let pieces = table.rows(
+        |rows| Piece::with_capacity(rows, n_col.is_some()),
+        |piece, fields, line| {
+            let label = std::str::from_utf8(fields[x_col])
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}: line {line}, column `{}`: not UTF-8 text",
+                        path.display(),
+                        args.x
+                    )
+                })?
+                .trim();
+            if label.is_empty() {
+                anyhow::bail!(
+                    "{}: line {line}, column `{}`: the subgroup is empty",
+                    path.display(),
+                    args.x
+                );
+            }
+            piece.labels.push(label);
+            if let Some(numbers) = piece.numbers.as_mut() {
+                match io::finite_number(label.as_bytes()) {
+                    Some(number) => numbers.push(number),
+                    None => piece.numbers = None,
+                }
+            }
+            piece.y.push(value(path, fields[y_col], line, &args.y)?);
+            if let Some(col) = n_col {
+                piece.n.push(value(path, fields[col], line, n_name)?);
+            }
+            piece.lines.push(line);
+            Ok(())
+        },
+    )?;
+    let mut pieces = pieces.into_iter();
+    let mut all = pieces.next().expect("a file with rows has a piece");
+    pieces.for_each(|piece| all.append(piece));
+    if all.labels.len() > u32::MAX as usize {
+        anyhow::bail!("{}: more than {} rows", path.display(), u32::MAX);
     }
     Ok(Data {
-        x: keys(&labels),
-        labels,
-        y,
-        n,
-        lines,
+        subgroups: subgroups(&all.labels, all.numbers),
+        labels: all.labels,
+        y: all.y,
+        n: n_col.map(|_| all.n),
+        lines: all.lines,
         n_column,
     })
 }
 
 /// A value cell: a number, TRUE/FALSE as 1/0, or missing (empty or NA, as R writes it).
-fn value(
-    path: &Path,
-    record: &csv::ByteRecord,
-    column: usize,
-    name: &str,
-) -> anyhow::Result<Option<f64>> {
-    let bytes = record.get(column).unwrap_or(b"");
-    Ok(match bytes {
+fn value(path: &Path, bytes: &[u8], line: u64, name: &str) -> anyhow::Result<Option<f64>> {
+    Ok(match bytes.trim_ascii() {
         b"" | b"NA" => None,
         b"TRUE" | b"true" | b"True" => Some(1.0),
         b"FALSE" | b"false" | b"False" => Some(0.0),
-        _ => match std::str::from_utf8(bytes)
-            .ok()
-            .and_then(|t| t.parse::<f64>().ok())
-        {
-            Some(v) if v.is_finite() => Some(v),
-            // The shared reader's message names file, line and column.
-            _ => {
-                let mut text = csv::StringRecord::from_byte_record_lossy(record.clone());
-                text.set_position(record.position().cloned());
-                io::number_field(path, &text, column, name)?;
-                anyhow::bail!("{}: column `{name}`: not a finite number", path.display())
-            }
-        },
+        // The shared reader's message names file, line and column.
+        number => Some(io::parse_number_bytes(path, line, name, number)?),
     })
 }
 
-/// Subgroup keys: numbers if every label is one, ISO dates (in time order), else the order in
-/// which labels first appear.
-fn keys(labels: &Labels) -> Vec<X> {
-    let numbers: Option<Vec<f64>> = labels
-        .iter()
-        .map(|l| l.parse::<f64>().ok().filter(|v| v.is_finite()))
-        .collect();
-    let ranks: Vec<f64> = if let Some(numbers) = numbers {
-        numbers
+/// Subgroups ordered as numbers if every label is one (`numbers`, read with the labels), as
+/// ISO dates (in time order), else in the order labels first appear.
+fn subgroups(labels: &Labels, numbers: Option<Vec<f64>>) -> Subgroups {
+    let (rank, count) = if let Some(numbers) = numbers {
+        number_ranks(&numbers)
     } else if labels.iter().all(iso_date) {
-        // Text order is time order for ISO dates: rank each row by its label's place among
-        // the distinct labels.
+        // Text order is time order for ISO dates: a label's rank is its place among the
+        // distinct labels.
         let mut distinct: Vec<&str> = labels.iter().collect();
         distinct.sort_unstable();
         distinct.dedup();
-        labels
+        let rank = labels
             .iter()
-            .map(|l| distinct.binary_search(&l).unwrap_or(0) as f64)
-            .collect()
+            .map(|l| distinct.binary_search(&l).unwrap_or(0) as u32)
+            .collect();
+        (rank, distinct.len())
     } else {
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        labels
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let rank = labels
             .iter()
             .map(|l| {
-                let next = seen.len();
-                *seen.entry(l).or_insert(next) as f64
+                let next = seen.len() as u32;
+                *seen.entry(l).or_insert(next)
             })
-            .collect()
+            .collect();
+        (rank, seen.len())
     };
-    ranks
-        .into_iter()
-        .enumerate()
-        .map(|(row, rank)| X {
-            rank,
-            row: row as u32,
-        })
-        .collect()
+    let mut first_row = vec![u32::MAX; count];
+    for (row, &r) in rank.iter().enumerate() {
+        if first_row[r as usize] == u32::MAX {
+            first_row[r as usize] = row as u32;
+        }
+    }
+    Subgroups { rank, first_row }
+}
+
+/// Dense ranks of numbers (equal numbers share one), and how many distinct there are. A file in
+/// x order, the usual one, is ranked in one pass; any other is sorted first.
+fn number_ranks(numbers: &[f64]) -> (Vec<u32>, usize) {
+    let differ = |a: f64, b: f64| a.total_cmp(&b) != Ordering::Equal;
+    if numbers
+        .windows(2)
+        .all(|w| w[0].total_cmp(&w[1]) != Ordering::Greater)
+    {
+        let mut next = 0u32;
+        let rank = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if i > 0 && differ(numbers[i - 1], v) {
+                    next += 1;
+                }
+                next
+            })
+            .collect();
+        return (rank, next as usize + 1);
+    }
+    let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
+    order.sort_by(|&a, &b| numbers[a as usize].total_cmp(&numbers[b as usize]));
+    let mut rank = vec![0u32; numbers.len()];
+    let mut next = 0u32;
+    for (i, &row) in order.iter().enumerate() {
+        if i > 0 && differ(numbers[order[i - 1] as usize], numbers[row as usize]) {
+            next += 1;
+        }
+        rank[row as usize] = next;
+    }
+    (rank, next as usize + 1)
 }
 
 fn titles(args: &Args, chart: Chart, got_n: bool) -> charts::frame::Titles {
@@ -430,27 +522,6 @@ fn titles(args: &Args, chart: Chart, got_n: bool) -> charts::frame::Titles {
     }
 }
 
-/// One point as written; `R` is how the rules it breaks are written (a JSON array, or
-/// `1;5` in a CSV cell).
-#[derive(Serialize)]
-struct PointOut<'a, R> {
-    x: &'a str,
-    y: Option<f64>,
-    n: Option<f64>,
-    value: Option<f64>,
-    cl: Option<f64>,
-    lcl: Option<f64>,
-    ucl: Option<f64>,
-    lcl_95: Option<f64>,
-    ucl_95: Option<f64>,
-    sigma_signal: bool,
-    runs_signal: bool,
-    part: usize,
-    baseline: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule_violations: Option<R>,
-}
-
 #[derive(Serialize)]
 struct SummaryOut {
     part: usize,
@@ -469,54 +540,50 @@ struct SummaryOut {
 
 /// A computed chart with what is needed to write it: the x text and any rule flags.
 struct Written<'a> {
-    chart: &'a ControlChart<X>,
-    labels: &'a Labels,
+    chart: &'a ControlChart<u32>,
+    data: &'a Data,
     rules: Option<&'a [Vec<u8>]>,
     only_signals: bool,
 }
 
-impl<'a> Written<'a> {
-    fn points<R>(
-        &self,
-        write_rules: impl Fn(&[u8]) -> R + 'a,
-    ) -> impl Iterator<Item = PointOut<'a, R>> + 'a {
-        let (labels, rules, only_signals) = (self.labels, self.rules, self.only_signals);
-        let flagged =
-            move |i: usize, p: &Point<X>| p.sigma_signal || rules.is_some_and(|r| !r[i].is_empty());
-        let chosen = self
-            .chart
-            .points
-            .iter()
-            .enumerate()
-            .filter(move |(i, p)| !only_signals || flagged(*i, p));
-        chosen.map(move |(i, p)| PointOut {
-            x: labels.get(p.x.row),
-            y: p.y,
-            n: p.n,
-            value: p.value,
-            cl: p.cl,
-            lcl: p.lcl,
-            ucl: p.ucl,
-            lcl_95: p.lcl_95,
-            ucl_95: p.ucl_95,
-            sigma_signal: p.sigma_signal,
-            runs_signal: p.runs_signal,
-            part: p.part,
-            baseline: p.baseline,
-            rule_violations: rules.map(|r| write_rules(&r[i])),
-        })
+impl Written<'_> {
+    /// Whether point `i` is written.
+    fn chosen(&self, i: usize) -> bool {
+        !self.only_signals
+            || self.chart.points[i].sigma_signal
+            || self.rules.is_some_and(|r| !r[i].is_empty())
+    }
+
+    /// Point `i` as a JSON object or CSV row (the fields of the issue's `points`).
+    fn point(&self, i: usize, buf: &mut Vec<u8>, format: Format) {
+        let p = &self.chart.points[i];
+        let mut record = io::Record::start(buf, format);
+        record.text("x", self.data.label(p.x));
+        let numbers = [
+            ("y", p.y()),
+            ("n", p.n()),
+            ("value", p.value()),
+            ("cl", p.cl()),
+            ("lcl", p.lcl()),
+            ("ucl", p.ucl()),
+            ("lcl_95", p.lcl_95()),
+            ("ucl_95", p.ucl_95()),
+        ];
+        for (name, value) in numbers {
+            record.number(name, value);
+        }
+        record.boolean("sigma_signal", p.sigma_signal);
+        record.boolean("runs_signal", p.runs_signal);
+        record.integer("part", p.part);
+        record.boolean("baseline", p.baseline);
+        if let Some(rules) = self.rules {
+            record.integers("rule_violations", &rules[i]);
+        }
+        record.end();
     }
 
     fn json(&self, out: &mut dyn Write, rules_name: Option<&'static str>) -> anyhow::Result<()> {
-        #[derive(Serialize)]
-        struct Document<'a> {
-            chart: &'static str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            rules: Option<&'static str>,
-            points: Vec<PointOut<'a, Vec<u8>>>,
-            summary: Vec<SummaryOut>,
-        }
-        let summary = self
+        let summary: Vec<SummaryOut> = self
             .chart
             .parts
             .iter()
@@ -535,24 +602,36 @@ impl<'a> Written<'a> {
                 aucl: s.aucl,
             })
             .collect();
-        let document = Document {
-            chart: self.chart.chart.code(),
-            rules: rules_name,
-            points: self.points(<[u8]>::to_vec).collect(),
-            summary,
-        };
-        serde_json::to_writer(&mut *out, &document)?;
-        out.write_all(b"\n")?;
+        write!(out, "{{\"chart\":\"{}\"", self.chart.chart.code())?;
+        if let Some(rules) = rules_name {
+            write!(out, ",\"rules\":\"{rules}\"")?;
+        }
+        out.write_all(b",\"points\":[")?;
+        io::write_in_parallel(out, self.chart.points.len(), Some(b','), |i, buf| {
+            if self.chosen(i) {
+                buf.push(b',');
+                self.point(i, buf, Format::Json);
+            }
+        })?;
+        out.write_all(b"],\"summary\":")?;
+        serde_json::to_writer(&mut *out, &summary)?;
+        out.write_all(b"}\n")?;
         Ok(())
     }
 
     fn csv(&self, out: &mut dyn Write) -> anyhow::Result<()> {
-        let mut writer = csv::Writer::from_writer(out);
-        let joined = |r: &[u8]| r.iter().map(u8::to_string).collect::<Vec<_>>().join(";");
-        for point in self.points(joined) {
-            writer.serialize(point)?;
+        let mut header = String::from(
+            "x,y,n,value,cl,lcl,ucl,lcl_95,ucl_95,sigma_signal,runs_signal,part,baseline",
+        );
+        if self.rules.is_some() {
+            header.push_str(",rule_violations");
         }
-        writer.flush()?;
+        writeln!(out, "{header}")?;
+        io::write_in_parallel(out, self.chart.points.len(), None, |i, buf| {
+            if self.chosen(i) {
+                self.point(i, buf, Format::Csv);
+            }
+        })?;
         Ok(())
     }
 }
@@ -564,14 +643,23 @@ mod tests {
     fn sorted(texts: &[&str]) -> Vec<String> {
         let mut labels = Labels::default();
         texts.iter().for_each(|t| labels.push(t));
-        let mut keys = keys(&labels);
-        keys.sort();
-        keys.iter().map(|k| labels.get(k.row).to_string()).collect()
+        let numbers = texts
+            .iter()
+            .map(|t| io::finite_number(t.as_bytes()))
+            .collect();
+        let ranks = subgroups(&labels, numbers).rank;
+        let mut rows: Vec<u32> = (0..texts.len() as u32).collect();
+        rows.sort_by_key(|&row| ranks[row as usize]);
+        rows.iter()
+            .map(|&row| labels.get(row).to_string())
+            .collect()
     }
 
     #[test]
     fn subgroups_sort_as_numbers_dates_or_in_file_order() {
         assert_eq!(sorted(&["10", "9", "10.0"]), ["9", "10", "10.0"]);
+        assert_eq!(sorted(&["1", "2", "2.0", "3"]), ["1", "2", "2.0", "3"]);
+        assert_eq!(sorted(&["-0.5", "2", "-1e3"]), ["-1e3", "-0.5", "2"]);
         assert_eq!(
             sorted(&["2024-10", "2024-02", "2023-12", "2024-02"]),
             ["2023-12", "2024-02", "2024-02", "2024-10"]
@@ -583,14 +671,93 @@ mod tests {
     }
 
     #[test]
+    fn points_written_by_hand_read_back_as_the_chart_in_json_and_csv() {
+        let input = io::temp_file(
+            "spc-written.csv",
+            "x,y,n\n\"ward \"\"A\"\"\",3,40\n\"b,c\",NA,30\nJan,5,25\n\"ward \"\"A\"\"\",2,10\n",
+        );
+        let args = Args {
+            chart: ChartArg::P,
+            input,
+            x: "x".into(),
+            y: "y".into(),
+            n: None,
+            multiply: 1.0,
+            freeze: None,
+            part_at: Vec::new(),
+            exclude: Vec::new(),
+            rules: None,
+            points: PointsArg::All,
+            title: None,
+            format: None,
+            output: None,
+        };
+        let data = read(&args, Chart::P).unwrap();
+        let rows = Rows {
+            x: &data.subgroups.rank,
+            y: &data.y,
+            n: data.n.as_deref(),
+        };
+        let chart = qic(Chart::P, rows, &Options::default()).unwrap();
+        let written = Written {
+            chart: &chart,
+            data: &data,
+            rules: None,
+            only_signals: false,
+        };
+        let (mut json, mut csv) = (Vec::new(), Vec::new());
+        written.json(&mut json, None).unwrap();
+        written.csv(&mut csv).unwrap();
+
+        let document: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let points = document["points"].as_array().unwrap();
+        let mut table = csv::Reader::from_reader(csv.as_slice());
+        let records: Vec<csv::StringRecord> = table.records().map(Result::unwrap).collect();
+        assert_eq!((points.len(), records.len()), (3, 3));
+        let labels = ["ward \"A\"", "b,c", "Jan"];
+        for ((p, (point, record)), label) in chart
+            .points
+            .iter()
+            .zip(points.iter().zip(&records))
+            .zip(labels)
+        {
+            assert_eq!(point["x"], label);
+            assert_eq!(&record[0], label);
+            assert_eq!(point["value"].as_f64(), p.value());
+            assert_eq!(record[3].parse::<f64>().ok(), p.value());
+            assert_eq!(point["ucl"].as_f64(), p.ucl());
+            assert_eq!(record[6].parse::<f64>().ok(), p.ucl());
+        }
+        // The subgroup with no y: missing in both, not zero.
+        assert!(points[1]["value"].is_null() && records[1][3].is_empty());
+        assert_eq!(document["summary"][0]["n_obs"], 3);
+    }
+
+    #[test]
+    fn a_bad_row_after_blank_lines_is_named_by_its_own_line() {
+        let mut lines = Lines::default();
+        for line in [2, 3, 5, 6, 9] {
+            lines.push(line);
+        }
+        let mut more = Lines::default();
+        more.push(12);
+        lines.append(more);
+        let found: Vec<Option<u64>> = (0..7).map(|row| lines.get(row)).collect();
+        assert_eq!(
+            found,
+            [Some(2), Some(3), Some(5), Some(6), Some(9), Some(12), None]
+        );
+    }
+
+    #[test]
     fn values_read_r_logicals_and_missing_values() {
         let path = Path::new("f.csv");
-        let record = csv::ByteRecord::from(vec!["TRUE", "NA", "seven"]);
-        assert_eq!(value(path, &record, 0, "y").unwrap(), Some(1.0));
-        assert_eq!(value(path, &record, 1, "y").unwrap(), None);
-        let err = value(path, &record, 2, "deaths").unwrap_err().to_string();
+        assert_eq!(value(path, b"TRUE", 2, "y").unwrap(), Some(1.0));
+        assert_eq!(value(path, b" NA", 2, "y").unwrap(), None);
+        assert_eq!(value(path, b" 0.25 ", 2, "y").unwrap(), Some(0.25));
+        let err = value(path, b"seven", 2, "deaths").unwrap_err().to_string();
         assert!(
-            err.ends_with("column `deaths`: `seven` is not a number"),
+            err.ends_with("line 2, column `deaths`: `seven` is not a number"),
             "{err}"
         );
     }

@@ -2,7 +2,7 @@
 //! (`qic.i`, `qic.p`, …). Inside this file NaN plays R's NA (`mean(x, na.rm = TRUE)` of nothing
 //! is NaN in R too); `qic()` turns every non-finite limit into "does not exist".
 
-use super::{Chart, Subgroup};
+use super::{Chart, Subgroup, collect_indexed};
 use statrs::function::gamma::ln_gamma;
 
 /// Nelson's (1982) upper limit for moving ranges, D4 for n = 2: moving ranges at or above
@@ -25,11 +25,26 @@ pub(super) struct Phase<'a> {
 pub(super) struct Lines {
     chart: Chart,
     pub cl: f64,
-    pub lcl: Vec<f64>,
-    pub ucl: Vec<f64>,
-    pub lcl_95: Vec<f64>,
-    pub ucl_95: Vec<f64>,
-    pub sigma: Option<Vec<f64>>,
+    /// Limits at centre ± 3σ and ± 2σ, worked out point by point from `sigma`, so that a
+    /// million-point chart does not fill four vectors with them; `None` where the limits are
+    /// the vectors below.
+    symmetric: Option<Symmetric>,
+    lcl: Vec<f64>,
+    ucl: Vec<f64>,
+    lcl_95: Vec<f64>,
+    ucl_95: Vec<f64>,
+    sigma: Option<Vec<f64>>,
+    /// Whether `sigma` is reported with the points (a G chart's is only for its limits).
+    report_sigma: bool,
+}
+
+/// The centre symmetric limits are built around (a G chart's is not its centre line) and the
+/// bounds they are clamped to.
+#[derive(Clone, Copy)]
+struct Symmetric {
+    centre: f64,
+    floor_zero: bool,
+    cap_one: bool,
 }
 
 impl Lines {
@@ -38,11 +53,17 @@ impl Lines {
         Lines {
             chart,
             cl,
-            lcl: sigma.iter().map(|s| cl - 3.0 * s).collect(),
-            ucl: sigma.iter().map(|s| cl + 3.0 * s).collect(),
-            lcl_95: sigma.iter().map(|s| cl - 2.0 * s).collect(),
-            ucl_95: sigma.iter().map(|s| cl + 2.0 * s).collect(),
+            symmetric: Some(Symmetric {
+                centre: cl,
+                floor_zero: false,
+                cap_one: false,
+            }),
+            lcl: Vec::new(),
+            ucl: Vec::new(),
+            lcl_95: Vec::new(),
+            ucl_95: Vec::new(),
             sigma: Some(sigma),
+            report_sigma: true,
         }
     }
 
@@ -51,28 +72,85 @@ impl Lines {
         Lines {
             chart,
             cl,
+            symmetric: None,
             lcl: na.clone(),
             ucl: na.clone(),
             lcl_95: na.clone(),
             ucl_95: na,
             sigma: None,
+            report_sigma: true,
+        }
+    }
+
+    /// Point `j`'s lcl, ucl, lcl_95 and ucl_95 (NaN where missing).
+    pub fn at(&self, j: usize) -> [f64; 4] {
+        let Some(sym) = self.symmetric else {
+            return [self.lcl[j], self.ucl[j], self.lcl_95[j], self.ucl_95[j]];
+        };
+        let s = self.sigma.as_ref().map_or(f64::NAN, |sigma| sigma[j]);
+        let (c, floor, cap) = (sym.centre, sym.floor_zero, sym.cap_one);
+        // Counts and rates cannot go below zero; proportions cannot go above one.
+        let lower = |l: f64| if floor && l < 0.0 { 0.0 } else { l };
+        let upper = |u: f64| {
+            if cap && u > 1.0 && u.is_finite() {
+                1.0
+            } else {
+                u
+            }
+        };
+        [
+            lower(c - 3.0 * s),
+            upper(c + 3.0 * s),
+            lower(c - 2.0 * s),
+            upper(c + 2.0 * s),
+        ]
+    }
+
+    /// Point `j`'s reported sigma (NaN where there is none).
+    pub fn sigma_at(&self, j: usize) -> f64 {
+        match &self.sigma {
+            Some(sigma) if self.report_sigma => sigma[j],
+            _ => f64::NAN,
+        }
+    }
+
+    /// The limits as vectors, for a chart that transforms them.
+    fn materialise(&mut self) {
+        if self.symmetric.is_some() {
+            let len = self.sigma.as_ref().map_or(0, Vec::len);
+            let limits: Vec<[f64; 4]> = collect_indexed(len, |j| self.at(j));
+            self.lcl = limits.iter().map(|l| l[0]).collect();
+            self.ucl = limits.iter().map(|l| l[1]).collect();
+            self.lcl_95 = limits.iter().map(|l| l[2]).collect();
+            self.ucl_95 = limits.iter().map(|l| l[3]).collect();
+            self.symmetric = None;
         }
     }
 
     /// Counts and rates cannot go below zero.
     fn floor_lower_at_zero(&mut self) {
-        for l in self.lcl.iter_mut().chain(self.lcl_95.iter_mut()) {
-            if *l < 0.0 {
-                *l = 0.0;
+        match self.symmetric.as_mut() {
+            Some(sym) => sym.floor_zero = true,
+            None => {
+                for l in self.lcl.iter_mut().chain(self.lcl_95.iter_mut()) {
+                    if *l < 0.0 {
+                        *l = 0.0;
+                    }
+                }
             }
         }
     }
 
     /// Proportions cannot go above one.
     fn cap_upper_at_one(&mut self) {
-        for u in self.ucl.iter_mut().chain(self.ucl_95.iter_mut()) {
-            if *u > 1.0 && u.is_finite() {
-                *u = 1.0;
+        match self.symmetric.as_mut() {
+            Some(sym) => sym.cap_one = true,
+            None => {
+                for u in self.ucl.iter_mut().chain(self.ucl_95.iter_mut()) {
+                    if *u > 1.0 && u.is_finite() {
+                        *u = 1.0;
+                    }
+                }
             }
         }
     }
@@ -184,6 +262,7 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Lines {
                 *v = v.powf(1.0 / T_POWER);
             }
             let mut lines = individuals(chart, phase);
+            lines.materialise();
             for v in phase.value.iter_mut() {
                 *v = v.powf(T_POWER);
             }
@@ -216,28 +295,27 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Lines {
             Lines {
                 chart,
                 cl,
+                symmetric: None,
                 lcl: vec![0.0; len],
                 lcl_95: vec![0.0; len],
                 ucl: vec![D4_MR * cl; len],
                 ucl_95: vec![D4_MR / 3.0 * 2.0 * cl; len],
                 sigma: None,
+                report_sigma: true,
             }
         }
         Chart::Xbar | Chart::S => subgroup_spread(chart, phase),
         Chart::P | Chart::PPrime | Chart::U | Chart::UPrime => {
             let cl = phase.pooled_rate();
-            let mut sigma: Vec<f64> = phase
-                .sub
-                .iter()
-                .map(|s| {
-                    if chart.is_proportion() {
-                        cl * (1.0 - cl) / s.n
-                    } else {
-                        cl / s.n
-                    }
-                    .sqrt()
-                })
-                .collect();
+            let sub = phase.sub;
+            let mut sigma: Vec<f64> = collect_indexed(sub.len(), |j| {
+                if chart.is_proportion() {
+                    cl * (1.0 - cl) / sub[j].n
+                } else {
+                    cl / sub[j].n
+                }
+                .sqrt()
+            });
             if matches!(chart, Chart::PPrime | Chart::UPrime) {
                 let sigma_z = laney_sigma_z(phase, cl, &sigma);
                 sigma.iter_mut().for_each(|s| *s *= sigma_z);
@@ -266,7 +344,7 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Lines {
                 vec![(mean_gap * (mean_gap + 1.0)).sqrt(); len],
             );
             lines.floor_lower_at_zero();
-            lines.sigma = None;
+            lines.report_sigma = false;
             lines.cl = median(phase.baseline_values());
             lines
         }
@@ -310,7 +388,8 @@ fn subgroup_spread(chart: Chart, phase: &mut Phase<'_>) -> Lines {
     };
     let len = phase.value.len();
     if chart == Chart::Xbar {
-        let weighted: f64 = present(phase.baseline_subgroups().map(|s| sizes(s) * s.y_mean)).sum();
+        let weighted: f64 =
+            present(phase.baseline_subgroups().map(|s| sizes(s) * s.y_mean())).sum();
         let total: f64 = phase.baseline_subgroups().map(sizes).sum();
         let cl = weighted / total;
         let sigma = phase

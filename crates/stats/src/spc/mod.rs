@@ -9,6 +9,7 @@ pub mod rules;
 pub mod runs;
 
 use crate::StatsError;
+use rayon::prelude::*;
 pub use rules::{RuleSet, rule_violations};
 pub use runs::{RunsAnalysis, anhoej, binomial_quantile};
 
@@ -150,26 +151,23 @@ pub struct Rows<'a, K> {
     pub n: Option<&'a [Option<f64>]>,
 }
 
-/// One subgroup on the chart. Quantities that do not exist are `None`.
-#[derive(Debug, Clone, PartialEq)]
+/// One subgroup on the chart. Quantities that do not exist are `None`; they are kept as NaN
+/// inside (an `Option<f64>` takes twice the room, and a million-point chart is bound by
+/// filling its memory), so they are read through methods.
+#[derive(Debug, Clone)]
 pub struct Point<K> {
     pub x: K,
-    /// Sum of the subgroup's y (qicharts2's `y.sum`).
-    pub y: Option<f64>,
-    /// Sum of the subgroup's denominators; `None` without denominators.
-    pub n: Option<f64>,
+    y: f64,
+    n: f64,
     /// Number of non-missing y in the subgroup.
     pub size: usize,
-    /// The plotted statistic (qicharts2's `y`), multiplied.
-    pub value: Option<f64>,
-    pub cl: Option<f64>,
-    pub lcl: Option<f64>,
-    pub ucl: Option<f64>,
-    pub lcl_95: Option<f64>,
-    pub ucl_95: Option<f64>,
-    /// The standard deviation of the plotted statistic (multiplied) where the limits are
-    /// cl ± 3·sigma before any clamping at 0 or 1; `None` for run, MR, T and G charts.
-    pub sigma: Option<f64>,
+    value: f64,
+    cl: f64,
+    lcl: f64,
+    ucl: f64,
+    lcl_95: f64,
+    ucl_95: f64,
+    sigma: f64,
     /// Outside the 3-sigma limits.
     pub sigma_signal: bool,
     /// The Anhøj rules signal for this point's phase.
@@ -180,6 +178,72 @@ pub struct Point<K> {
     pub baseline: bool,
     /// Not excluded.
     pub include: bool,
+}
+
+/// A stored quantity, `None` where it does not exist.
+fn exists(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl<K> Point<K> {
+    /// Sum of the subgroup's y (qicharts2's `y.sum`).
+    pub fn y(&self) -> Option<f64> {
+        exists(self.y)
+    }
+    /// Sum of the subgroup's denominators; `None` without denominators.
+    pub fn n(&self) -> Option<f64> {
+        exists(self.n)
+    }
+    /// The plotted statistic (qicharts2's `y`), multiplied.
+    pub fn value(&self) -> Option<f64> {
+        exists(self.value)
+    }
+    pub fn cl(&self) -> Option<f64> {
+        exists(self.cl)
+    }
+    pub fn lcl(&self) -> Option<f64> {
+        exists(self.lcl)
+    }
+    pub fn ucl(&self) -> Option<f64> {
+        exists(self.ucl)
+    }
+    pub fn lcl_95(&self) -> Option<f64> {
+        exists(self.lcl_95)
+    }
+    pub fn ucl_95(&self) -> Option<f64> {
+        exists(self.ucl_95)
+    }
+    /// The standard deviation of the plotted statistic (multiplied) where the limits are
+    /// cl ± 3·sigma before any clamping at 0 or 1; `None` for run, MR, T and G charts.
+    pub fn sigma(&self) -> Option<f64> {
+        exists(self.sigma)
+    }
+
+    /// Every quantity, for comparing points (NaN would never equal itself).
+    fn quantities(&self) -> [Option<f64>; 9] {
+        [
+            self.y(),
+            self.n(),
+            self.value(),
+            self.cl(),
+            self.lcl(),
+            self.ucl(),
+            self.lcl_95(),
+            self.ucl_95(),
+            self.sigma(),
+        ]
+    }
+}
+
+impl<K: PartialEq> PartialEq for Point<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.x == other.x
+            && self.size == other.size
+            && self.quantities() == other.quantities()
+            && (self.sigma_signal, self.runs_signal, self.part)
+                == (other.sigma_signal, other.runs_signal, other.part)
+            && (self.baseline, self.include) == (other.baseline, other.include)
+    }
 }
 
 /// qicharts2's `summary()` row for one phase.
@@ -211,42 +275,63 @@ pub struct ControlChart<K> {
 struct Subgroup {
     y_sum: f64,
     y_len: usize,
-    y_mean: f64,
     y_sd: f64,
     n: f64,
-    value: f64,
+}
+
+impl Subgroup {
+    fn y_mean(&self) -> f64 {
+        if self.y_len > 0 {
+            self.y_sum / self.y_len as f64
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// Phases at least this long are built in parallel.
+const PARALLEL_POINTS: usize = 50_000;
+
+/// `(0..len).map(f).collect()`, on every core when `len` is long enough to gain from it: a
+/// million-point chart is bound by filling fresh memory, which two cores do nearly twice as
+/// fast, while a 36-point chart would only pay the hand-off.
+fn collect_indexed<T: Send>(len: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    if len >= PARALLEL_POINTS {
+        (0..len).into_par_iter().map(f).collect()
+    } else {
+        (0..len).map(f).collect()
+    }
 }
 
 /// Computes the chart as `qic(x, y, n, chart = ..., return.data = TRUE)` does.
-pub fn qic<K: Ord + Clone>(
+pub fn qic<K: Ord + Clone + Send + Sync>(
     chart: Chart,
     rows: Rows<'_, K>,
     options: &Options,
 ) -> Result<ControlChart<K>, StatsError> {
     validate_rows(chart, &rows)?;
-    let (keys, subgroups) = aggregate(chart, &rows);
+    let (keys, subgroups, mut values) = aggregate(chart, &rows);
     let count = subgroups.len();
     let mut notes = Vec::new();
     let Layout {
-        part_of,
+        phases,
         baseline,
         include,
     } = layout(count, options, &mut notes)?;
 
     let got_n = rows.n.is_some() || chart.is_proportion();
-    let mut points = Vec::with_capacity(count);
+    let mut points = Vec::new();
     let mut parts = Vec::new();
-    let mut start = 0;
-    while start < count {
-        let part = part_of[start];
-        let end = (start..count)
-            .find(|&i| part_of[i] != part)
-            .unwrap_or(count);
-        let range = start..end;
+    for (index, range) in phases.into_iter().enumerate() {
+        let (part, start) = (index + 1, range.start);
         let mut phase = limits::Phase {
             sub: &subgroups[range.clone()],
-            value: subgroups[range.clone()].iter().map(|s| s.value).collect(),
-            base: range.clone().map(|i| baseline[i] && include[i]).collect(),
+            value: if range.len() == count {
+                std::mem::take(&mut values) // one phase, the usual case: no copy
+            } else {
+                values[range.clone()].to_vec()
+            },
+            base: collect_indexed(range.len(), |j| baseline[start + j] && include[start + j]),
         };
         let lines = limits::compute(chart, &mut phase);
         let runs = anhoej(
@@ -263,44 +348,57 @@ pub fn qic<K: Ord + Clone>(
         }
 
         let m = options.multiply;
-        let finite = |v: f64| v.is_finite().then_some(v);
-        // The summary is gathered in the same pass: a million-point chart is memory-bound.
+        // Only finite quantities exist; every other one is stored as NaN.
+        let finite = |v: f64| if v.is_finite() { v } else { f64::NAN };
+        let cl = finite(lines.cl * m);
+        // The plotted value, its limits, and whether it lies outside them.
+        let judged = |j: usize| {
+            let value = finite(phase.value[j] * m);
+            let [lcl, ucl, _, _] = lines.at(j);
+            let (lcl, ucl) = (finite(lcl * m), finite(ucl * m));
+            // NaN compares false: a missing value or limit signals nothing.
+            (value, lcl, ucl, value > ucl || value < lcl)
+        };
+        // The summary reads the limits rather than the built points, a sixth of the memory.
         let (mut cl_mean, mut lcl_mean, mut ucl_mean) =
             (Mean::default(), Mean::default(), Mean::default());
         let mut sigma_signals = 0;
-        for i in range.clone() {
+        for j in 0..range.len() {
+            let (_, lcl, ucl, outside) = judged(j);
+            cl_mean.add(exists(cl));
+            lcl_mean.add(exists(lcl));
+            ucl_mean.add(exists(ucl));
+            sigma_signals += usize::from(outside);
+        }
+        let point = |i: usize| {
             let j = i - start;
-            let value = finite(phase.value[j] * m);
-            let cl = finite(lines.cl * m);
-            let lcl = finite(lines.lcl[j] * m);
-            let ucl = finite(lines.ucl[j] * m);
-            let sigma_signal = match value {
-                Some(v) => ucl.is_some_and(|u| v > u) || lcl.is_some_and(|l| v < l),
-                None => false,
-            };
-            cl_mean.add(cl);
-            lcl_mean.add(lcl);
-            ucl_mean.add(ucl);
-            sigma_signals += usize::from(sigma_signal);
+            let (value, lcl, ucl, sigma_signal) = judged(j);
+            let limits = lines.at(j);
             let s = &subgroups[i];
-            points.push(Point {
+            Point {
                 x: keys[i].clone(),
                 y: finite(s.y_sum),
-                n: if got_n { finite(s.n) } else { None },
+                n: if got_n { finite(s.n) } else { f64::NAN },
                 size: s.y_len,
                 value,
                 cl,
                 lcl,
                 ucl,
-                lcl_95: finite(lines.lcl_95[j] * m),
-                ucl_95: finite(lines.ucl_95[j] * m),
-                sigma: lines.sigma.as_ref().and_then(|s| finite(s[j] * m)),
+                lcl_95: finite(limits[2] * m),
+                ucl_95: finite(limits[3] * m),
+                sigma: finite(lines.sigma_at(j) * m),
                 sigma_signal,
                 runs_signal,
                 part,
                 baseline: baseline[i],
                 include: include[i],
-            });
+            }
+        };
+        let built = collect_indexed(range.len(), |j| point(start + j));
+        if points.is_empty() {
+            points = built; // one phase, the usual case: no copy
+        } else {
+            points.extend(built);
         }
         if lcl_mean.count == 0 && ucl_mean.count == 0 && chart != Chart::Run {
             notes.push(format!(
@@ -319,7 +417,6 @@ pub fn qic<K: Ord + Clone>(
             alcl: lcl_mean.value(),
             aucl: ucl_mean.value(),
         });
-        start = end;
     }
     Ok(ControlChart {
         chart,
@@ -350,7 +447,7 @@ impl Mean {
 }
 
 /// Rejects what no chart can be computed from, naming the row (1-based) and field.
-fn validate_rows<K>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> {
+fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> {
     let bad = |row: usize, field: &'static str, reason: String| {
         Err(StatsError::InvalidObservation {
             row: row + 1,
@@ -376,7 +473,8 @@ fn validate_rows<K>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> 
             ),
         ));
     }
-    for (row, &y) in rows.y.iter().enumerate() {
+    let check = |row: usize| {
+        let y = rows.y[row];
         let n = rows.n.and_then(|n| n[row]);
         if let Some(y) = y {
             if !y.is_finite() {
@@ -424,84 +522,142 @@ fn validate_rows<K>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> 
                 );
             }
         }
+        Ok(())
+    };
+    // The first bad row in file order is the one reported, however the rows are checked.
+    if rows.y.len() >= PARALLEL_POINTS {
+        (0..rows.y.len())
+            .into_par_iter()
+            .map(check)
+            .find_first(Result::is_err)
+            .unwrap_or(Ok(()))
+    } else {
+        (0..rows.y.len()).try_for_each(check)
     }
-    Ok(())
 }
 
-/// Groups rows by x in x order (qic() splits by x) and summarises each subgroup.
-fn aggregate<K: Ord + Clone>(chart: Chart, rows: &Rows<'_, K>) -> (Vec<K>, Vec<Subgroup>) {
-    let mut order: Vec<usize> = (0..rows.x.len()).collect();
-    if !rows.x.windows(2).all(|w| w[0] <= w[1]) {
-        order.sort_by(|&a, &b| rows.x[a].cmp(&rows.x[b]));
-    }
+/// Groups rows by x in x order (qic() splits by x) and summarises each subgroup; with each
+/// subgroup's plotted statistic, apart, so that a phase can take it over without a copy.
+fn aggregate<K: Ord + Clone + Send + Sync>(
+    chart: Chart,
+    rows: &Rows<'_, K>,
+) -> (Vec<K>, Vec<Subgroup>, Vec<f64>) {
     // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
     // number of rows with a y.
-    let bernoulli = chart.is_proportion() && rows.n.is_none();
-    let got_n = rows.n.is_some() || bernoulli;
-    let mut keys = Vec::new();
-    let mut subgroups = Vec::new();
+    let got_n = rows.n.is_some() || chart.is_proportion();
+    let (sorted, distinct) = rows.x.windows(2).fold((true, true), |(s, d), w| {
+        (s && w[0] <= w[1], d && w[0] != w[1])
+    });
+    // A row a subgroup, already in order (a long series of single counts): every subgroup is
+    // summarised on its own, on every core.
+    if sorted && distinct && rows.x.len() >= PARALLEL_POINTS {
+        let (subgroups, values) = (0..rows.x.len())
+            .into_par_iter()
+            .map(|r| summarise(rows, got_n, r..r + 1))
+            .unzip();
+        return (rows.x.to_vec(), subgroups, values);
+    }
+    let order = if sorted {
+        Order::Identity(rows.x.len())
+    } else {
+        let mut order: Vec<usize> = (0..rows.x.len()).collect();
+        order.sort_by(|&a, &b| rows.x[a].cmp(&rows.x[b]));
+        Order::Sorted(order)
+    };
+    // At most one subgroup a row; capacity never written to costs no memory.
+    let mut keys = Vec::with_capacity(order.len());
+    let mut subgroups = Vec::with_capacity(order.len());
+    let mut values = Vec::with_capacity(order.len());
     let mut i = 0;
     while i < order.len() {
-        let key = &rows.x[order[i]];
-        let mut j = i;
-        let (mut sum, mut len, mut n_sum, mut rows_in) = (0.0, 0usize, 0.0, 0usize);
-        while j < order.len() && rows.x[order[j]] == *key {
-            let r = order[j];
-            // qic() drops y and n together when either is missing (complete.cases).
-            let n = rows.n.map(|n| n[r]);
-            let y = if n == Some(None) { None } else { rows.y[r] };
-            if let Some(y) = y {
-                sum += y;
-                len += 1;
-                n_sum += match n {
-                    Some(Some(n)) => n,
-                    _ => 1.0,
-                };
-            }
-            rows_in += 1;
+        let key = &rows.x[order.row(i)];
+        let mut j = i + 1;
+        while j < order.len() && rows.x[order.row(j)] == *key {
             j += 1;
         }
-        let mean = if len > 0 { sum / len as f64 } else { f64::NAN };
-        let sd = if len > 1 {
-            let ss: f64 = order[i..j]
-                .iter()
-                .filter_map(|&r| {
-                    if rows.n.map(|n| n[r]) == Some(None) {
-                        None
-                    } else {
-                        rows.y[r]
-                    }
-                })
-                .map(|y| (y - mean) * (y - mean))
-                .sum();
-            (ss / (len - 1) as f64).sqrt()
-        } else {
-            f64::NAN
-        };
-        // A single missing row is a missing sum, not zero (qicharts2 0.7.4).
-        let y_sum = if len == 0 && rows_in == 1 {
-            f64::NAN
-        } else {
-            sum
-        };
-        let value = if got_n { sum / n_sum } else { mean };
+        let (subgroup, value) = summarise(rows, got_n, (i..j).map(|k| order.row(k)));
         keys.push(key.clone());
-        subgroups.push(Subgroup {
-            y_sum,
-            y_len: len,
-            y_mean: mean,
-            y_sd: sd,
-            n: if got_n { n_sum } else { f64::NAN },
-            value,
-        });
+        subgroups.push(subgroup);
+        values.push(value);
         i = j;
     }
-    (keys, subgroups)
+    (keys, subgroups, values)
 }
 
-/// Each subgroup's phase number, whether it is in the baseline, and whether it is included.
+/// The summary of one subgroup, the rows `members`, and its plotted statistic.
+fn summarise<K>(
+    rows: &Rows<'_, K>,
+    got_n: bool,
+    members: impl Iterator<Item = usize> + Clone,
+) -> (Subgroup, f64) {
+    // qic() drops y and n together when either is missing (complete.cases).
+    let complete = |r: usize| -> Option<(f64, f64)> {
+        let n = match rows.n {
+            Some(n) => n[r]?,
+            None => 1.0,
+        };
+        Some((rows.y[r]?, n))
+    };
+    let (mut sum, mut len, mut n_sum, mut rows_in) = (0.0, 0usize, 0.0, 0usize);
+    for r in members.clone() {
+        if let Some((y, n)) = complete(r) {
+            sum += y;
+            len += 1;
+            n_sum += n;
+        }
+        rows_in += 1;
+    }
+    let mean = if len > 0 { sum / len as f64 } else { f64::NAN };
+    let sd = if len > 1 {
+        let ss: f64 = members
+            .filter_map(complete)
+            .map(|(y, _)| (y - mean) * (y - mean))
+            .sum();
+        (ss / (len - 1) as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    // A single missing row is a missing sum, not zero (qicharts2 0.7.4).
+    let y_sum = if len == 0 && rows_in == 1 {
+        f64::NAN
+    } else {
+        sum
+    };
+    let subgroup = Subgroup {
+        y_sum,
+        y_len: len,
+        y_sd: sd,
+        n: if got_n { n_sum } else { f64::NAN },
+    };
+    (subgroup, if got_n { sum / n_sum } else { mean })
+}
+
+/// Rows in x order: the rows as they are, or sorted indices.
+enum Order {
+    Identity(usize),
+    Sorted(Vec<usize>),
+}
+
+impl Order {
+    fn len(&self) -> usize {
+        match self {
+            Order::Identity(len) => *len,
+            Order::Sorted(order) => order.len(),
+        }
+    }
+
+    /// The row at place `i` in x order.
+    fn row(&self, i: usize) -> usize {
+        match self {
+            Order::Identity(_) => i,
+            Order::Sorted(order) => order[i],
+        }
+    }
+}
+
+/// The subgroups of each phase, and whether each subgroup is in the baseline and included.
 struct Layout {
-    part_of: Vec<usize>,
+    phases: Vec<std::ops::Range<usize>>,
     baseline: Vec<bool>,
     include: Vec<bool>,
 }
@@ -552,9 +708,12 @@ fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<La
     let mut starts: Vec<usize> = options.part_at.clone();
     starts.sort_unstable();
     starts.dedup();
-    let part_of = (1..=count)
-        .map(|xx| 1 + starts.iter().filter(|&&s| s < xx).count())
+    // A phase starts after each subgroup named in part_at (1-based): at its 0-based index.
+    let bounds: Vec<usize> = std::iter::once(0)
+        .chain(starts)
+        .chain(std::iter::once(count))
         .collect();
+    let phases = bounds.windows(2).map(|b| b[0]..b[1]).collect();
     let baseline = (1..=count)
         .map(|xx| freeze.is_none_or(|f| xx <= f))
         .collect();
@@ -562,7 +721,7 @@ fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<La
         .map(|xx| !options.exclude.contains(&xx))
         .collect();
     Ok(Layout {
-        part_of,
+        phases,
         baseline,
         include,
     })

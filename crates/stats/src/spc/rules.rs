@@ -55,7 +55,7 @@ pub fn rule_violations<K>(
         let (index, z): (Vec<usize>, Vec<f64>) = (start..end)
             .filter_map(|i| {
                 let p = &chart.points[i];
-                match (p.include, p.value, p.cl, p.sigma) {
+                match (p.include, p.value(), p.cl(), p.sigma()) {
                     (true, Some(v), Some(cl), Some(s)) if s > 0.0 => Some((i, (v - cl) / s)),
                     _ => None,
                 }

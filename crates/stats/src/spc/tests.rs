@@ -82,7 +82,7 @@ fn limits_are_symmetric_about_the_centre_line_where_no_bound_clamps_them() {
             let (x, y, n) = random_rows(chart, seed, 30);
             let result = chart_of(chart, &x, &y, &n, &Options::default());
             for p in &result.points {
-                let (cl, lcl, ucl) = (p.cl.unwrap(), p.lcl.unwrap(), p.ucl.unwrap());
+                let (cl, lcl, ucl) = (p.cl().unwrap(), p.lcl().unwrap(), p.ucl().unwrap());
                 // Counts are floored at zero and proportions capped at one: skip those points.
                 if lcl == 0.0 || (chart.is_proportion() && ucl == 1.0) {
                     continue;
@@ -91,7 +91,7 @@ fn limits_are_symmetric_about_the_centre_line_where_no_bound_clamps_them() {
                     close(Some(ucl - cl), Some(cl - lcl), 1e-9),
                     "{chart:?} seed {seed}"
                 );
-                let (l95, u95) = (p.lcl_95.unwrap(), p.ucl_95.unwrap());
+                let (l95, u95) = (p.lcl_95().unwrap(), p.ucl_95().unwrap());
                 assert!(close(Some((u95 - cl) * 3.0), Some((ucl - cl) * 2.0), 1e-9));
                 assert!(close(Some(cl - l95), Some(u95 - cl), 1e-9));
             }
@@ -114,10 +114,10 @@ fn shuffling_rows_within_subgroups_changes_nothing() {
             let after = chart_of(chart, &xs, &pick(&y), &pick(&n), &Options::default());
             for (a, b) in before.points.iter().zip(&after.points) {
                 for (u, v) in [
-                    (a.value, b.value),
-                    (a.cl, b.cl),
-                    (a.lcl, b.lcl),
-                    (a.ucl, b.ucl),
+                    (a.value(), b.value()),
+                    (a.cl(), b.cl()),
+                    (a.lcl(), b.lcl()),
+                    (a.ucl(), b.ucl()),
                 ] {
                     assert!(close(u, v, 1e-12), "{chart:?} seed {seed}: {u:?} vs {v:?}");
                 }
@@ -148,11 +148,11 @@ fn multiply_scales_values_and_lines_and_keeps_every_signal() {
         for (a, b) in plain.points.iter().zip(&scaled.points) {
             let times = |v: Option<f64>| v.map(|v| v * 1000.0);
             for (u, v) in [
-                (a.value, b.value),
-                (a.cl, b.cl),
-                (a.lcl, b.lcl),
-                (a.ucl, b.ucl),
-                (a.ucl_95, b.ucl_95),
+                (a.value(), b.value()),
+                (a.cl(), b.cl()),
+                (a.lcl(), b.lcl()),
+                (a.ucl(), b.ucl()),
+                (a.ucl_95(), b.ucl_95()),
             ] {
                 assert!(close(times(u), v, 1e-12), "{chart:?}");
             }
@@ -181,7 +181,7 @@ fn a_phase_is_charted_as_if_it_were_a_chart_of_its_own() {
         for (a, b) in phased.points[12..].iter().zip(&alone.points) {
             assert_eq!(a.part, 2);
             assert!(
-                close(a.cl, b.cl, 1e-12) && close(a.ucl, b.ucl, 1e-12),
+                close(a.cl(), b.cl(), 1e-12) && close(a.ucl(), b.ucl(), 1e-12),
                 "{chart:?}"
             );
         }
@@ -216,7 +216,7 @@ fn a_frozen_baseline_gives_the_limits_of_the_baseline_alone() {
         let xs: Vec<u32> = first.iter().map(|&i| x[i]).collect();
         let baseline = chart_of(chart, &xs, &pick(&y), &pick(&n), &Options::default());
         assert!(
-            close(frozen.points[25].cl, baseline.points[0].cl, 1e-12),
+            close(frozen.points[25].cl(), baseline.points[0].cl(), 1e-12),
             "{chart:?}"
         );
         assert!(frozen.points[17].baseline && !frozen.points[18].baseline);
@@ -248,7 +248,7 @@ fn an_excluded_point_takes_no_part_in_centre_line_or_runs() {
         .filter(|(i, _)| *i != 7)
         .map(|(_, v)| v.unwrap())
         .sum();
-    assert_eq!(chart.points[0].cl, Some(others / 19.0));
+    assert_eq!(chart.points[0].cl(), Some(others / 19.0));
     assert!(!chart.points[7].include);
     assert!(
         chart.points[7].sigma_signal,
@@ -301,8 +301,8 @@ fn a_single_point_has_no_limits_and_says_why() {
         &Options::default(),
     )
     .unwrap();
-    assert_eq!(chart.points[0].cl, Some(4.0));
-    assert_eq!(chart.points[0].ucl, None);
+    assert_eq!(chart.points[0].cl(), Some(4.0));
+    assert_eq!(chart.points[0].ucl(), None);
     assert!(
         chart.notes.iter().any(|n| n.contains("no control limits")),
         "{:?}",
@@ -324,9 +324,9 @@ fn a_p_chart_without_denominators_counts_each_row_as_one_case() {
         &Options::default(),
     )
     .unwrap();
-    assert_eq!(chart.points[0].value, Some(0.25));
-    assert_eq!(chart.points[1].n, Some(4.0));
-    assert_eq!(chart.points[0].cl, Some(3.0 / 8.0));
+    assert_eq!(chart.points[0].value(), Some(0.25));
+    assert_eq!(chart.points[1].n(), Some(4.0));
+    assert_eq!(chart.points[0].cl(), Some(3.0 / 8.0));
 }
 
 #[test]
@@ -349,18 +349,23 @@ fn an_mr_chart_plots_moving_ranges_and_never_signals_runs() {
     )
     .unwrap();
     assert_eq!(
-        chart.points[0].value, None,
+        chart.points[0].value(),
+        None,
         "the first point has no moving range"
     );
     let mean_range = (10.0 * 1.0 + 9.0) / 11.0;
-    assert!(close(chart.points[5].cl, Some(mean_range), 1e-15));
-    assert!(close(chart.points[5].ucl, Some(3.267 * mean_range), 1e-15));
+    assert!(close(chart.points[5].cl(), Some(mean_range), 1e-15));
     assert!(close(
-        chart.points[5].ucl_95,
+        chart.points[5].ucl(),
+        Some(3.267 * mean_range),
+        1e-15
+    ));
+    assert!(close(
+        chart.points[5].ucl_95(),
         Some(3.267 / 3.0 * 2.0 * mean_range),
         1e-15
     ));
-    assert_eq!(chart.points[5].lcl, Some(0.0));
+    assert_eq!(chart.points[5].lcl(), Some(0.0));
     assert!(chart.points[11].sigma_signal);
     assert!(chart.points.iter().all(|p| !p.runs_signal));
 }
@@ -380,14 +385,14 @@ fn a_g_chart_centres_on_the_median_with_limits_from_the_mean() {
     )
     .unwrap();
     let mean: f64 = 65.0 / 7.0;
-    assert_eq!(chart.points[0].cl, Some(7.0));
+    assert_eq!(chart.points[0].cl(), Some(7.0));
     assert!(close(
-        chart.points[0].ucl,
+        chart.points[0].ucl(),
         Some(mean + 3.0 * (mean * (mean + 1.0)).sqrt()),
         1e-15
     ));
     assert_eq!(
-        chart.points[0].lcl,
+        chart.points[0].lcl(),
         Some(0.0),
         "days between events cannot be negative"
     );
@@ -412,17 +417,17 @@ fn a_t_chart_centre_is_the_back_transformed_mean_of_the_transformed_times() {
     .unwrap();
     let transformed_mean = times.iter().map(|t: &f64| t.powf(1.0 / 3.6)).sum::<f64>() / 8.0;
     assert!(close(
-        chart.points[0].cl,
+        chart.points[0].cl(),
         Some(transformed_mean.powf(3.6)),
         1e-12
     ));
     assert!(
-        chart.points[0].cl.unwrap() < times.iter().sum::<f64>() / 8.0,
+        chart.points[0].cl().unwrap() < times.iter().sum::<f64>() / 8.0,
         "the skew is taken out"
     );
     for (p, t) in chart.points.iter().zip(times) {
         assert!(
-            close(p.value, Some(t), 1e-12),
+            close(p.value(), Some(t), 1e-12),
             "values are shown on their own scale"
         );
     }
@@ -452,7 +457,61 @@ fn an_xbar_chart_of_equal_subgroups_uses_a3_times_the_mean_sd() {
     let mean_sd = (sd(&values[0..4]) + sd(&values[4..8]) + sd(&values[8..12])) / 3.0;
     let grand_mean = values.iter().sum::<f64>() / 12.0;
     // A3 for n = 4 is 1.628 in the published tables.
-    let a3 = (chart.points[0].ucl.unwrap() - grand_mean) / mean_sd;
+    let a3 = (chart.points[0].ucl().unwrap() - grand_mean) / mean_sd;
     assert!((a3 - 1.628).abs() < 5e-4, "A3(4) = {a3}");
-    assert!(close(chart.points[0].cl, Some(grand_mean), 1e-15));
+    assert!(close(chart.points[0].cl(), Some(grand_mean), 1e-15));
+}
+
+/// A series long enough to be charted on every core (single-row subgroups, in order).
+fn long_series(chart: Chart) -> (Vec<u32>, Vec<Option<f64>>, Vec<Option<f64>>) {
+    let mut rng = Seeded(7);
+    let len = PARALLEL_POINTS + 10_000;
+    let x = (0..len as u32).collect();
+    let mut n = Vec::with_capacity(len);
+    let mut y = Vec::with_capacity(len);
+    for i in 0..len {
+        let denominator = 100.0 + rng.below(900) as f64;
+        n.push(Some(denominator));
+        y.push(match chart {
+            _ if i % 997 == 0 => None,
+            Chart::P | Chart::PPrime => Some((denominator * 0.1 * (1.0 + rng.next())).floor()),
+            Chart::T => Some(0.5 + 30.0 * rng.next()),
+            _ => Some(rng.below(40) as f64),
+        });
+    }
+    (x, y, n)
+}
+
+#[test]
+fn a_long_series_charted_on_every_core_equals_the_same_rows_charted_out_of_order() {
+    for chart in Chart::ALL {
+        let (x, y, n) = long_series(chart);
+        let in_order = chart_of(chart, &x, &y, &n, &Options::default());
+        let (rx, ry, rn): (Vec<u32>, Vec<_>, Vec<_>) = (
+            x.iter().rev().copied().collect(),
+            y.iter().rev().copied().collect(),
+            n.iter().rev().copied().collect(),
+        );
+        let reversed = chart_of(chart, &rx, &ry, &rn, &Options::default());
+        assert_eq!(in_order, reversed, "{chart:?}");
+        assert_eq!(in_order.points.len(), x.len());
+    }
+}
+
+#[test]
+fn the_first_bad_row_of_a_long_series_is_the_one_reported() {
+    let (x, mut y, n) = long_series(Chart::C);
+    y[40_000] = Some(-1.0);
+    y[50_000] = Some(-2.0);
+    let rows = Rows {
+        x: &x,
+        y: &y,
+        n: Some(&n),
+    };
+    match qic(Chart::C, rows, &Options::default()) {
+        Err(StatsError::InvalidObservation { row, field, .. }) => {
+            assert_eq!((row, field), (40_001, "y"))
+        }
+        other => panic!("expected a bad row, got {other:?}"),
+    }
 }

@@ -141,13 +141,13 @@ fn every_control_chart_case_matches_qicharts2() {
         for (p, e) in chart.points.iter().zip(&expected) {
             let (name, x) = (case.name.as_str(), e["x"].as_str());
             assert_eq!(p.x.1, x, "{name}: subgroups in x order");
-            assert_close(name, x, "y", p.value, cell(e, "y"));
-            assert_close(name, x, "n", p.n, cell(e, "n"));
-            assert_close(name, x, "cl", p.cl, cell(e, "cl"));
-            assert_close(name, x, "lcl", p.lcl, cell(e, "lcl"));
-            assert_close(name, x, "ucl", p.ucl, cell(e, "ucl"));
-            assert_close(name, x, "lcl.95", p.lcl_95, cell(e, "lcl.95"));
-            assert_close(name, x, "ucl.95", p.ucl_95, cell(e, "ucl.95"));
+            assert_close(name, x, "y", p.value(), cell(e, "y"));
+            assert_close(name, x, "n", p.n(), cell(e, "n"));
+            assert_close(name, x, "cl", p.cl(), cell(e, "cl"));
+            assert_close(name, x, "lcl", p.lcl(), cell(e, "lcl"));
+            assert_close(name, x, "ucl", p.ucl(), cell(e, "ucl"));
+            assert_close(name, x, "lcl.95", p.lcl_95(), cell(e, "lcl.95"));
+            assert_close(name, x, "ucl.95", p.ucl_95(), cell(e, "ucl.95"));
             assert_eq!(
                 p.sigma_signal,
                 flag(e, "sigma.signal"),
@@ -216,7 +216,7 @@ fn a_p_chart_of_patient_rows_without_denominators_is_a_chart_of_proportions_not_
         .unwrap();
     let (chart, expected) = run(&case);
     for (p, e) in chart.points.iter().zip(&expected) {
-        assert_close(&case.name, &e["x"], "y", p.value, cell(e, "y"));
+        assert_close(&case.name, &e["x"], "y", p.value(), cell(e, "y"));
         assert_eq!(
             cell(e, "cl"),
             Some(f64::INFINITY),
@@ -225,15 +225,15 @@ fn a_p_chart_of_patient_rows_without_denominators_is_a_chart_of_proportions_not_
     }
     let input = rows("cabg_p_death.input.csv");
     let deaths = input.iter().filter(|r| r["death"] == "TRUE").count() as f64;
-    assert_eq!(chart.points[0].cl, Some(deaths / input.len() as f64));
+    assert_eq!(chart.points[0].cl(), Some(deaths / input.len() as f64));
     assert_eq!(
-        chart.points[0].n,
+        chart.points[0].n(),
         Some(input.iter().filter(|r| r["month"] == "2011-07-01").count() as f64)
     );
     assert!(
         chart
             .points
             .iter()
-            .all(|p| p.lcl.is_some() && p.ucl.is_some())
+            .all(|p| p.lcl().is_some() && p.ucl().is_some())
     );
 }
