@@ -910,6 +910,11 @@ struct Server {
 
 impl Server {
     fn start(dir: &Dir) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// `rounds serve` with `extra` arguments; what it prints before it serves is kept in `banner`.
+    fn start_with(dir: &Dir, extra: &[&str]) -> Server {
         use std::io::BufRead;
         let data = dir.data();
         let mut command = Command::new(env!("CARGO_BIN_EXE_rounds"));
@@ -921,19 +926,27 @@ impl Server {
                 "--data-dir",
                 data.to_str().unwrap(),
             ])
+            .args(extra)
             .current_dir(&dir.0)
             .env("ROUNDS_JOBS", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = command.spawn().unwrap();
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
+        let mut banner = Vec::new();
+        let first = loop {
+            let line = lines.next().unwrap().unwrap();
+            if line.starts_with("Rounds is serving") {
+                break line;
+            }
+            banner.push(line);
+        };
         let address = first
             .strip_prefix("Rounds is serving http://")
             .and_then(|a| a.strip_suffix('/'))
             .unwrap_or_else(|| panic!("{first}"))
             .to_string();
-        let mut banner = vec![first];
+        banner.push(first);
         // The sign-in lines follow at once; a short read window collects them.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -1117,5 +1130,66 @@ fn a_server_killed_while_writing_leaves_a_consistent_database_and_an_intact_chai
     assert_eq!(
         facilities, audited,
         "each facility has its audit entry and no entry lacks its facility"
+    );
+}
+
+#[test]
+fn serve_demo_builds_imports_and_serves_a_synthetic_health_system_once() {
+    let dir = Dir::new("demo");
+    let server = Server::start_with(&dir, &["--demo"]);
+    let accounts: Vec<&String> = server
+        .banner
+        .iter()
+        .filter(|l| l.starts_with("  demo"))
+        .collect();
+    assert_eq!(
+        accounts.len(),
+        1 + 14,
+        "demo and one account per role: {:?}",
+        server.banner
+    );
+    assert!(
+        accounts
+            .iter()
+            .any(|l| l.starts_with("  demo.pv-physician "))
+    );
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.ends_with(" records imported")),
+        "{:?}",
+        server.banner
+    );
+    assert_eq!(server.request("GET", "/readyz", &[], "").0, 200);
+    drop(server);
+    let (encounters, facilities) = block_on(async {
+        let db = Db::connect(&dir.sqlite_url()).await.unwrap();
+        let count = |sql: &'static str| sqlx::query(sql).fetch_one(&db.pool);
+        let e: i64 = count("SELECT COUNT(*) FROM encounters")
+            .await
+            .unwrap()
+            .get(0);
+        let f: i64 = count("SELECT COUNT(*) FROM facilities")
+            .await
+            .unwrap()
+            .get(0);
+        db.close().await;
+        (e, f)
+    });
+    assert!(
+        encounters > 10_000 && facilities >= 1,
+        "{encounters} encounters, {facilities} facilities"
+    );
+    assert!(dir.data().join("truth.json").exists() && dir.data().join("faers").is_dir());
+
+    let again = Server::start_with(&dir, &["--demo"]);
+    assert!(
+        !again
+            .banner
+            .iter()
+            .any(|l| l.ends_with(" records imported")),
+        "a second start serves what is there: {:?}",
+        again.banner
     );
 }

@@ -17,10 +17,21 @@ pub struct ServeArgs {
     pub bind: Option<String>,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// Demonstration: a sample health system in its own data directory (./rounds-demo) and a
-    /// `demo` account with every role, whose password is printed at start
+    /// Demonstration: a synthetic health system in its own data directory (./rounds-demo) and
+    /// demo accounts (one with every role, one per role) whose passwords are printed at start
     #[arg(long)]
     pub demo: bool,
+    /// Size of the demo health system built on the first --demo run
+    #[arg(long, value_enum, default_value_t = DemoScale::Small, requires = "demo")]
+    pub demo_scale: DemoScale,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoScale {
+    /// About 25,000 encounters: browsing within a minute
+    Small,
+    /// About 120,000 inpatient and 300,000 emergency encounters
+    Medium,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -35,17 +46,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(serve(config, args.demo))
+    let demo = args.demo.then_some(args.demo_scale);
+    runtime.block_on(serve(config, demo))
 }
 
 /// The demonstration data, built once per data directory: a small synthetic health system
 /// (`synth`, seed 1) written into the data directory, its FHIR export imported through the
 /// normal import path (which brings the organisation), a first screening of its FAERS extract
-/// queued, and the `demo` account. Returns the account's password.
-async fn prepare_demo(db: &platform::Db, config: &Config) -> anyhow::Result<String> {
+/// queued, and the demo accounts. Returns the accounts and their passwords.
+async fn prepare_demo(
+    db: &platform::Db,
+    config: &Config,
+    scale: DemoScale,
+) -> anyhow::Result<Vec<(String, String)>> {
     let dir = config.data_dir.clone();
     if !dir.join("truth.json").exists() {
-        let options = synth::Options::new(1, synth::Scale::Small);
+        let scale = match scale {
+            DemoScale::Small => synth::Scale::Small,
+            DemoScale::Medium => synth::Scale::Medium,
+        };
+        let options = synth::Options::new(1, scale);
         let out = dir.clone();
         tokio::task::spawn_blocking(move || synth::generate(&options, &out))
             .await?
@@ -64,15 +84,14 @@ async fn prepare_demo(db: &platform::Db, config: &Config) -> anyhow::Result<Stri
             .context("importing the demo health system")?;
         println!("{} records imported", summary.read_total());
     }
-    Ok(platform::demo::demo_account(db).await?)
+    Ok(platform::demo::demo_accounts(db).await?)
 }
 
-async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+async fn serve(config: Config, demo: Option<DemoScale>) -> anyhow::Result<()> {
     let (db, first_password) = web::prepare(&config, app::MIGRATIONS).await?;
-    let demo_password = if demo {
-        Some(prepare_demo(&db, &config).await?)
-    } else {
-        None
+    let demo_accounts = match demo {
+        Some(scale) => prepare_demo(&db, &config, scale).await?,
+        None => Vec::new(),
     };
     let state = app::state(db.clone(), config.clone());
     let router = web::app(app::routes(&state));
@@ -87,8 +106,13 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         println!("First run: sign in as `admin` with the password {password}");
         println!("(shown once; change it under Password after signing in)");
     }
-    if let Some(password) = demo_password {
-        println!("Demo: sign in as `demo` (every role) with the password {password}");
+    if !demo_accounts.is_empty() {
+        println!(
+            "Demo accounts (`demo` holds every role; each other holds the role it is named after):"
+        );
+        for (username, password) in &demo_accounts {
+            println!("  {username:<28} {password}");
+        }
     }
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
