@@ -5,7 +5,7 @@
 
 use crate::screening::Screening;
 use platform::audit::{self, Actor, Event};
-use platform::db::{Db, Tx};
+use platform::db::{Backend, Db, Tx};
 use platform::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -120,7 +120,7 @@ pub async fn save(db: &Db, request: &RunRequest, screening: &Screening) -> Resul
     .await?;
     let run_id: i64 = row.try_get("id")?;
     for chunk in screening.pairs.chunks(BATCH) {
-        insert_batch(&mut tx, run_id, chunk, screening).await?;
+        insert_batch(&mut tx, db.backend, run_id, chunk, screening).await?;
     }
     let detail = format!(
         "{} reports, {} pairs, quarters {}",
@@ -149,6 +149,7 @@ pub async fn save(db: &Db, request: &RunRequest, screening: &Screening) -> Resul
 
 async fn insert_batch(
     tx: &mut Tx,
+    backend: Backend,
     run_id: i64,
     chunk: &[stats::disproportionality::PairSignal],
     s: &Screening,
@@ -164,7 +165,12 @@ async fn insert_batch(
             if k > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("${}", i * WIDTH + k + 1));
+            // SQLite's driver looks each `$n` up by name, which is slow in a statement of
+            // thousands; its anonymous `?` binds in order.
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", i * WIDTH + k + 1)),
+            }
         }
         sql.push(')');
     }
