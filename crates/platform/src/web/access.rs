@@ -310,7 +310,11 @@ async fn guard(
     let mut body = body;
     let changes_state = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if let Some(p) = &principal {
-        if changes_state && let Via::Session { csrf, .. } = &p.via {
+        // Public routes (the sign-in form) protect themselves; the others need the session's token.
+        if changes_state
+            && access != Access::Public
+            && let Via::Session { csrf, .. } = &p.via
+        {
             match check_csrf(&parts, body, csrf, state.config.max_body_bytes).await {
                 Ok(b) => body = b,
                 Err(e) => {

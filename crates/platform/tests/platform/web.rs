@@ -782,3 +782,33 @@ async fn the_audited_address_comes_from_the_proxy_only_when_configured() {
         assert_eq!(entries[0].detail, "unknown user");
     }
 }
+
+#[tokio::test]
+async fn signing_in_as_someone_else_from_a_signed_in_browser_works() {
+    let app = apps().await.remove(0);
+    app.add_user("dr.first", &[Role::Cmo]).await;
+    app.add_user("dr.second", &[Role::Quality]).await;
+    let first = app.sign_in("dr.first").await;
+    let form = app.http.get(app.url("/signin")).send().await.unwrap();
+    let form_cookie = cookie_from(&form, "rounds_signin").unwrap();
+    let token = hidden_field(&form.text().await.unwrap(), "form_token").unwrap();
+    let second = app
+        .http
+        .post(app.url("/signin"))
+        .header(COOKIE, format!("{}; {form_cookie}", first.cookie))
+        .form(&[
+            ("username", "dr.second"),
+            ("password", PASSWORD),
+            ("form_token", &token),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status(),
+        StatusCode::SEE_OTHER,
+        "the sign-in form's own token is enough"
+    );
+    assert!(cookie_from(&second, "rounds_session").is_some());
+}
