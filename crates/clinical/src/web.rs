@@ -494,3 +494,59 @@ async fn api_upload(
 #[derive(OpenApi)]
 #[openapi(paths(api_encounters, api_patient, api_imports, api_upload))]
 pub struct ClinicalApi;
+
+/// The clinical panel of the home dashboard: volumes and crude outcome rates over the whole store.
+pub fn panel() -> platform::web::dashboard::PanelSource {
+    platform::web::dashboard::PanelSource {
+        roles: READERS,
+        build: |db| Box::pin(async move { clinical_panel(&db).await }),
+    }
+}
+
+async fn clinical_panel(db: &platform::Db) -> platform::Result<platform::web::dashboard::Panel> {
+    use platform::web::dashboard::{Figure, Panel};
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM encounters) AS encounters, \
+         (SELECT COUNT(*) FROM encounters WHERE class = 'inpatient') AS stays, \
+         (SELECT COUNT(*) FROM patients) AS patients, \
+         (SELECT COUNT(*) FROM encounter_outcomes WHERE in_hospital_death = 1) AS deaths, \
+         (SELECT COUNT(*) FROM encounter_outcomes WHERE readmission_index = 1) AS index_stays, \
+         (SELECT COUNT(*) FROM encounter_outcomes WHERE readmitted_30 = 1) AS readmitted, \
+         (SELECT COALESCE(MAX(admit_at), '') FROM encounters) AS latest",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let n = |name: &str| -> platform::Result<i64> { Ok(row.try_get::<i64, _>(name)?) };
+    let rate = |num: i64, den: i64| {
+        if den == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.1}%", 100.0 * num as f64 / den as f64)
+        }
+    };
+    let latest: String = row.try_get("latest")?;
+    Ok(Panel {
+        title: "Clinical data".into(),
+        figures: vec![
+            Figure::new("Encounters", n("encounters")?, Some("/encounters")),
+            Figure::new(
+                "Inpatient stays",
+                n("stays")?,
+                Some("/encounters?class=inpatient"),
+            ),
+            Figure::new("Patients", n("patients")?, None),
+            Figure::new(
+                "In-hospital mortality",
+                rate(n("deaths")?, n("stays")?),
+                None,
+            ),
+            Figure::new(
+                "30-day readmission",
+                rate(n("readmitted")?, n("index_stays")?),
+                None,
+            ),
+            Figure::new("Latest admission", latest.get(..10).unwrap_or("–"), None),
+        ],
+    })
+}

@@ -304,3 +304,35 @@ async fn api_pair(
 #[derive(OpenApi)]
 #[openapi(paths(api_runs, api_request_run, api_signals, api_pair))]
 pub struct PharmaApi;
+
+/// The drug-safety panel of the home dashboard: the latest screening run.
+pub fn panel() -> platform::web::dashboard::PanelSource {
+    platform::web::dashboard::PanelSource {
+        roles: READERS,
+        build: |db| Box::pin(async move { pv_panel(&db).await }),
+    }
+}
+
+async fn pv_panel(db: &platform::Db) -> platform::Result<platform::web::dashboard::Panel> {
+    use platform::web::dashboard::{Figure, Panel};
+    let all = runs::list(db).await?;
+    let mut figures = vec![Figure::new("Screening runs", all.len(), Some("/pv"))];
+    if let Some(latest) = all.first() {
+        let href = format!("/pv/runs/{}?method=ebgm", latest.id);
+        figures.push(Figure::new(
+            "Latest run: EB05 ≥ 2 signals",
+            latest.ebgm_signals,
+            Some(&href),
+        ));
+        figures.push(Figure::new("Latest run: reports", latest.reports, None));
+        figures.push(Figure::new(
+            "Latest quarter",
+            latest.quarters.rsplit(", ").next().unwrap_or("–"),
+            None,
+        ));
+    }
+    Ok(Panel {
+        title: "Drug safety".into(),
+        figures,
+    })
+}

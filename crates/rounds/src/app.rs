@@ -21,6 +21,8 @@ pub fn state(db: Db, config: Config) -> AppState {
         .with_migrations(MIGRATIONS)
         .with_module(clinical::web::nav(), clinical::web::ClinicalApi::openapi())
         .with_module(pharma::web::nav(), pharma::web::PharmaApi::openapi())
+        .with_panel(clinical::web::panel())
+        .with_panel(pharma::web::panel())
 }
 
 pub fn routes(state: &AppState) -> Routes {

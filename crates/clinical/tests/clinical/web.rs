@@ -30,6 +30,7 @@ async fn apps() -> Vec<TestApp> {
                 state
                     .with_migrations(&[migrate::PLATFORM, clinical::MIGRATIONS])
                     .with_module(web::nav(), web::ClinicalApi::openapi())
+                    .with_panel(web::panel())
             },
             |state| web::routes(platform::web::platform_routes(state)),
         )
@@ -51,6 +52,13 @@ async fn the_encounters_browser_filters_and_every_patient_level_read_is_audited(
         app.add_user("ms.quality", &[Role::Quality]).await;
         let quality = app.sign_in("ms.quality").await;
 
+        let home = app.get("/", &quality).await.text().await.unwrap();
+        assert!(
+            home.contains(&format!(
+                "<dt>Encounters</dt><dd><a href=\"/encounters\">{encounters}</a></dd>"
+            )),
+            "{home}"
+        );
         let page = app.get("/encounters", &quality).await.text().await.unwrap();
         assert!(
             page.contains(&format!(
@@ -226,6 +234,7 @@ async fn an_upload_is_imported_by_a_job_and_its_files_are_removed() {
                 state
                     .with_migrations(&[migrate::PLATFORM, clinical::MIGRATIONS])
                     .with_module(web::nav(), web::ClinicalApi::openapi())
+                    .with_panel(web::panel())
             },
             |state| web::routes(platform::web::platform_routes(state)),
         )

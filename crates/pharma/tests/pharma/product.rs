@@ -182,6 +182,7 @@ async fn app(test: TestDb, data_dir: &Path) -> TestApp {
             state
                 .with_migrations(&[migrate::PLATFORM, migrations::MIGRATIONS])
                 .with_module(web::nav(), web::PharmaApi::openapi())
+                .with_panel(web::panel())
         },
         |state| web::routes(platform::web::platform_routes(state)),
     )

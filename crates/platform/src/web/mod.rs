@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 mod assets;
+pub mod dashboard;
 pub mod forms;
 pub mod layout;
 pub mod metrics;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub migrations: Arc<Vec<&'static [crate::migrate::Migration]>>,
     /// The OpenAPI document: the platform's, with each module's merged in.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// The modules' panels on the home dashboard.
+    pub panels: Arc<Vec<dashboard::PanelSource>>,
     pub started: Instant,
 }
 
@@ -53,6 +56,7 @@ impl AppState {
             nav: Arc::new(layout::platform_nav()),
             migrations: Arc::new(vec![crate::migrate::PLATFORM]),
             openapi: Arc::new(<api::ApiDoc as utoipa::OpenApi>::openapi()),
+            panels: Arc::new(Vec::new()),
             started: Instant::now(),
         }
     }
@@ -61,6 +65,12 @@ impl AppState {
     pub fn with_module(mut self, nav: Vec<NavItem>, openapi: utoipa::openapi::OpenApi) -> AppState {
         Arc::make_mut(&mut self.nav).extend(nav);
         Arc::make_mut(&mut self.openapi).merge(openapi);
+        self
+    }
+
+    /// Adds a module's panel to the home dashboard.
+    pub fn with_panel(mut self, panel: dashboard::PanelSource) -> AppState {
+        Arc::make_mut(&mut self.panels).push(panel);
         self
     }
 

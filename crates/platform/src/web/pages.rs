@@ -247,6 +247,7 @@ struct DashboardPage {
     jobs_queued: i64,
     jobs_failed: i64,
     is_admin: bool,
+    panels: Vec<super::dashboard::Panel>,
 }
 
 async fn dashboard(State(state): State<AppState>, principal: Principal) -> PageResult {
@@ -259,7 +260,14 @@ async fn dashboard(State(state): State<AppState>, principal: Principal) -> PageR
             .find(|(s, _)| s == status)
             .map_or(0, |(_, n)| *n)
     };
+    let mut panels = Vec::new();
+    for source in state.panels.iter() {
+        if source.roles.is_empty() || principal.has_any(source.roles) {
+            panels.push((source.build)(db.clone()).await?);
+        }
+    }
     let page = DashboardPage {
+        panels,
         org: org::summary(db).await?,
         users: users::count(db).await?,
         sessions: auth::active_sessions(db).await?,
