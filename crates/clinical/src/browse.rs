@@ -50,6 +50,20 @@ pub struct EncounterRow {
     pub complications: i64,
 }
 
+impl EncounterRow {
+    /// Admission and discharge as people read them (UTC, to the minute).
+    pub fn admitted(&self) -> String {
+        platform::time::display(&self.admit_at)
+    }
+
+    pub fn discharged(&self) -> String {
+        self.discharge_at
+            .as_deref()
+            .map(platform::time::display)
+            .unwrap_or_default()
+    }
+}
+
 fn day(field: &str, value: &Option<String>) -> Result<Option<String>> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),

@@ -82,6 +82,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// When, as people read it (UTC, to the minute).
+    pub fn when(&self) -> String {
+        crate::time::display(&self.at)
+    }
+
     /// SHA-256 over the previous hash and the entry's fields as a JSON array (so no field can
     /// run into the next).
     fn compute_hash(&self) -> String {

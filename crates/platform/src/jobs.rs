@@ -144,6 +144,13 @@ pub struct Job {
     pub progress: String,
 }
 
+impl Job {
+    /// When it runs (or ran), as people read it.
+    pub fn when(&self) -> String {
+        time::display(&self.run_at)
+    }
+}
+
 fn job_from_row(row: &sqlx::any::AnyRow) -> Result<Job> {
     Ok(Job {
         id: row.try_get("id")?,

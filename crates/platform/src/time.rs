@@ -18,6 +18,15 @@ pub fn now_text() -> String {
     format(now())
 }
 
+/// A stored time as people read it: `2026-01-09 23:59` (UTC). Text that is not a stored time
+/// is shown as it is.
+pub fn display(stored: &str) -> String {
+    match parse(stored) {
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => stored.to_string(),
+    }
+}
+
 pub fn parse(text: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(text)
         .ok()
@@ -36,5 +45,7 @@ mod tests {
         assert!(format(early) < format(late));
         assert_eq!(format(early), "2026-01-09T23:59:59.000000Z");
         assert_eq!(parse(&format(late)), Some(late));
+        assert_eq!(display(&format(early)), "2026-01-09 23:59");
+        assert_eq!(display("2026-01-09"), "2026-01-09");
     }
 }
