@@ -344,6 +344,27 @@ impl TestApp {
         Session { cookie, csrf }
     }
 
+    /// A bearer token (`Authorization` header value) for `username`, with all the user's roles.
+    pub async fn bearer(&self, username: &str) -> String {
+        let (token, _) = crate::auth::create_token(&self.db, Actor::CONSOLE, username, &[], None)
+            .await
+            .unwrap();
+        format!("Bearer {token}")
+    }
+
+    /// GET `path` with a bearer token and read the JSON answer.
+    pub async fn get_json(&self, path: &str, bearer: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .header(reqwest::header::AUTHORIZATION, bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str, session: &Session) -> reqwest::Response {
         self.http
             .get(self.url(path))

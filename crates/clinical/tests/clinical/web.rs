@@ -7,7 +7,7 @@ use clinical::web;
 use platform::config::Config;
 use platform::migrate;
 use platform::roles::Role;
-use platform::testing::{TestApp, backends_with, spawn_routes};
+use platform::testing::{TestApp, TestDb, backends_with, spawn_routes};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -17,24 +17,29 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clinical/fixtures/ndjson")
 }
 
+/// The platform with the clinical module, as `rounds serve` assembles it.
+async fn serve(test: TestDb, config: Config) -> TestApp {
+    spawn_routes(
+        test,
+        config,
+        |state| {
+            state
+                .with_migrations(&[migrate::PLATFORM, clinical::MIGRATIONS])
+                .with_module(web::nav(), web::ClinicalApi::openapi())
+                .with_panel(web::panel())
+        },
+        |state| web::routes(platform::web::platform_routes(state)),
+    )
+    .await
+}
+
 async fn apps() -> Vec<TestApp> {
     let mut apps = Vec::new();
     for test in backends_with(&[migrate::PLATFORM, clinical::MIGRATIONS]).await {
         import::run(&test.db, &[fixture()], &mut Options::default())
             .await
             .unwrap();
-        let app = spawn_routes(
-            test,
-            Config::default(),
-            |state| {
-                state
-                    .with_migrations(&[migrate::PLATFORM, clinical::MIGRATIONS])
-                    .with_module(web::nav(), web::ClinicalApi::openapi())
-                    .with_panel(web::panel())
-            },
-            |state| web::routes(platform::web::platform_routes(state)),
-        )
-        .await;
+        let app = serve(test, Config::default()).await;
         apps.push(app);
     }
     apps
@@ -151,25 +156,10 @@ async fn the_encounters_browser_filters_and_every_patient_level_read_is_audited(
         );
 
         app.add_user("dr.chair", &[Role::DepartmentChair]).await;
-        let (token, _) = platform::auth::create_token(
-            &app.db,
-            platform::audit::Actor::CONSOLE,
-            "dr.chair",
-            &[],
-            None,
-        )
-        .await
-        .unwrap();
-        let api: Value = app
-            .http
-            .get(app.url("/api/v1/encounters?class=inpatient"))
-            .header("authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = app.bearer("dr.chair").await;
+        let api = app
+            .get_json("/api/v1/encounters?class=inpatient", &token)
+            .await;
         assert_eq!(api["total"], inpatient);
         assert!(api["encounters"][0]["admit_at"].is_string());
 
@@ -227,18 +217,7 @@ async fn an_upload_is_imported_by_a_job_and_its_files_are_removed() {
             data_dir: data.clone(),
             ..Config::default()
         };
-        let app = spawn_routes(
-            test,
-            config,
-            |state| {
-                state
-                    .with_migrations(&[migrate::PLATFORM, clinical::MIGRATIONS])
-                    .with_module(web::nav(), web::ClinicalApi::openapi())
-                    .with_panel(web::panel())
-            },
-            |state| web::routes(platform::web::platform_routes(state)),
-        )
-        .await;
+        let app = serve(test, config).await;
         app.add_user("it.admin", &[Role::Admin]).await;
         let admin = app.sign_in("it.admin").await;
 
@@ -312,19 +291,11 @@ async fn an_upload_is_imported_by_a_job_and_its_files_are_removed() {
             "Encounter.ndjson",
             b"{\"resourceType\": \"Encounter\", \"id\": \"x\"\n".to_vec(),
         )];
-        let (token, _) = platform::auth::create_token(
-            &app.db,
-            platform::audit::Actor::CONSOLE,
-            "it.admin",
-            &[],
-            None,
-        )
-        .await
-        .unwrap();
+        let token = app.bearer("it.admin").await;
         let api = app
             .http
             .post(app.url("/api/v1/imports"))
-            .header("authorization", format!("Bearer {token}"))
+            .header("authorization", &token)
             .multipart(upload_form("fhir", &bad))
             .send()
             .await
@@ -351,7 +322,7 @@ async fn an_upload_is_imported_by_a_job_and_its_files_are_removed() {
         let no_kind = app
             .http
             .post(app.url("/api/v1/imports"))
-            .header("authorization", format!("Bearer {token}"))
+            .header("authorization", &token)
             .multipart(upload_form("spreadsheet", &bad))
             .send()
             .await

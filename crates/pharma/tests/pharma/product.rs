@@ -281,25 +281,10 @@ async fn pharmacovigilance_physicians_read_runs_and_queue_screens_and_no_one_els
             "the CMO reads but does not run screens"
         );
 
-        let (token, _) = platform::auth::create_token(
-            &app.db,
-            platform::audit::Actor::CONSOLE,
-            "dr.pv",
-            &[],
-            None,
-        )
-        .await
-        .unwrap();
-        let api: serde_json::Value = app
-            .http
-            .get(app.url("/api/v1/pv/runs/1/signals?method=ebgm"))
-            .header("authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = app.bearer("dr.pv").await;
+        let api = app
+            .get_json("/api/v1/pv/runs/1/signals?method=ebgm", &token)
+            .await;
         assert_eq!(api["signals"][0]["drug"], DRUG);
         assert_eq!(api["signals"][0]["a"], 20);
         let doc: serde_json::Value = app
