@@ -47,6 +47,24 @@ struct Symmetric {
     cap_one: bool,
 }
 
+impl Symmetric {
+    /// Counts and rates cannot go below zero.
+    #[inline]
+    fn lower(self, l: f64) -> f64 {
+        if self.floor_zero && l < 0.0 { 0.0 } else { l }
+    }
+
+    /// Proportions cannot go above one.
+    #[inline]
+    fn upper(self, u: f64) -> f64 {
+        if self.cap_one && u > 1.0 && u.is_finite() {
+            1.0
+        } else {
+            u
+        }
+    }
+}
+
 impl Lines {
     /// Limits at cl ± 3σ and cl ± 2σ for each point's σ.
     fn symmetric(chart: Chart, cl: f64, sigma: Vec<f64>) -> Lines {
@@ -87,23 +105,28 @@ impl Lines {
         let Some(sym) = self.symmetric else {
             return [self.lcl[j], self.ucl[j], self.lcl_95[j], self.ucl_95[j]];
         };
-        let s = self.sigma.as_ref().map_or(f64::NAN, |sigma| sigma[j]);
-        let (c, floor, cap) = (sym.centre, sym.floor_zero, sym.cap_one);
-        // Counts and rates cannot go below zero; proportions cannot go above one.
-        let lower = |l: f64| if floor && l < 0.0 { 0.0 } else { l };
-        let upper = |u: f64| {
-            if cap && u > 1.0 && u.is_finite() {
-                1.0
-            } else {
-                u
-            }
-        };
+        let (c, s) = (sym.centre, self.symmetric_sigma(j));
         [
-            lower(c - 3.0 * s),
-            upper(c + 3.0 * s),
-            lower(c - 2.0 * s),
-            upper(c + 2.0 * s),
+            sym.lower(c - 3.0 * s),
+            sym.upper(c + 3.0 * s),
+            sym.lower(c - 2.0 * s),
+            sym.upper(c + 2.0 * s),
         ]
+    }
+
+    /// Point `j`'s lcl and ucl, as `at` gives them.
+    #[inline]
+    pub fn limits3(&self, j: usize) -> [f64; 2] {
+        let Some(sym) = self.symmetric else {
+            return [self.lcl[j], self.ucl[j]];
+        };
+        let (c, s) = (sym.centre, self.symmetric_sigma(j));
+        [sym.lower(c - 3.0 * s), sym.upper(c + 3.0 * s)]
+    }
+
+    #[inline]
+    fn symmetric_sigma(&self, j: usize) -> f64 {
+        self.sigma.as_ref().map_or(f64::NAN, |sigma| sigma[j])
     }
 
     /// Point `j`'s reported sigma (NaN where there is none).

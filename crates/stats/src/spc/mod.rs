@@ -10,8 +10,8 @@ pub mod runs;
 
 use crate::StatsError;
 use rayon::prelude::*;
-pub use rules::{RuleSet, rule_violations};
-pub use runs::{RunsAnalysis, anhoej, binomial_quantile};
+pub use rules::{RuleSet, rule_violations, rule_violations_in};
+pub use runs::{RunsAnalysis, anhoej, anhoej_values, binomial_quantile};
 
 /// The chart types of `qic(chart = ...)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -303,14 +303,201 @@ fn collect_indexed<T: Send>(len: usize, f: impl Fn(usize) -> T + Sync + Send) ->
     }
 }
 
+/// Rows given as columns of numbers with NaN for a missing value (R's NA), 8 bytes a value
+/// where `Rows`' `Option<f64>` takes 16: what a reader of a million-row file fills. A value
+/// that is read from text is never NaN, so NaN is free to mean "missing".
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a, K> {
+    pub x: &'a [K],
+    pub y: &'a [f64],
+    /// Denominators, NaN where missing; as `Rows::n`.
+    pub n: Option<&'a [f64]>,
+}
+
+/// The rows a chart is computed from, however they are held (`Rows` or `Columns`).
+pub trait Observations<K>: Sync {
+    fn x(&self) -> &[K];
+    /// Row `row`'s y, `None` where missing.
+    fn y(&self, row: usize) -> Option<f64>;
+    /// Whether there is a denominator column.
+    fn has_n(&self) -> bool;
+    /// Row `row`'s denominator, `None` where missing or without a denominator column.
+    fn n(&self, row: usize) -> Option<f64>;
+    /// Whether the y and n columns have one value per x.
+    fn lengths_agree(&self) -> bool;
+}
+
+impl<K: Sync> Observations<K> for Rows<'_, K> {
+    fn x(&self) -> &[K] {
+        self.x
+    }
+    #[inline]
+    fn y(&self, row: usize) -> Option<f64> {
+        self.y[row]
+    }
+    fn has_n(&self) -> bool {
+        self.n.is_some()
+    }
+    #[inline]
+    fn n(&self, row: usize) -> Option<f64> {
+        self.n.and_then(|n| n[row])
+    }
+    fn lengths_agree(&self) -> bool {
+        self.x.len() == self.y.len() && self.n.is_none_or(|n| n.len() == self.y.len())
+    }
+}
+
+impl<K: Sync> Observations<K> for Columns<'_, K> {
+    fn x(&self) -> &[K] {
+        self.x
+    }
+    #[inline]
+    fn y(&self, row: usize) -> Option<f64> {
+        let y = self.y[row];
+        (!y.is_nan()).then_some(y)
+    }
+    fn has_n(&self) -> bool {
+        self.n.is_some()
+    }
+    #[inline]
+    fn n(&self, row: usize) -> Option<f64> {
+        let n = self.n?[row];
+        (!n.is_nan()).then_some(n)
+    }
+    fn lengths_agree(&self) -> bool {
+        self.x.len() == self.y.len() && self.n.is_none_or(|n| n.len() == self.y.len())
+    }
+}
+
+/// One phase of a computed chart: its subgroups, plotted values and lines.
+struct PhaseOut {
+    range: std::ops::Range<usize>,
+    part: usize,
+    value: Vec<f64>,
+    lines: limits::Lines,
+    /// The centre line as reported (multiplied; NaN where it does not exist).
+    cl: f64,
+    runs_signal: bool,
+}
+
+/// A computed chart whose points are built only when asked for (`point`): the summary, the
+/// lines and each point's sigma signal are there, but a million-point chart does not fill a
+/// vector of `Point`s when only its summary and flagged points are written. `into_chart`
+/// builds them all, as `qic` returns them.
+pub struct LazyChart<K> {
+    pub chart: Chart,
+    keys: Vec<K>,
+    subgroups: Vec<Subgroup>,
+    phases: Vec<PhaseOut>,
+    baseline: Vec<bool>,
+    include: Vec<bool>,
+    sigma_signal: Vec<bool>,
+    multiply: f64,
+    got_n: bool,
+    pub parts: Vec<PartSummary>,
+    pub notes: Vec<String>,
+}
+
+/// Only finite quantities exist; every other one is stored as NaN.
+#[inline]
+fn finite(v: f64) -> f64 {
+    if v.is_finite() { v } else { f64::NAN }
+}
+
+impl<K: Clone + Send + Sync> LazyChart<K> {
+    /// The number of points (subgroups).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether point `i` lies outside its 3-sigma limits.
+    pub fn sigma_signal(&self, i: usize) -> bool {
+        self.sigma_signal[i]
+    }
+
+    /// Point `i`, as `into_chart` would hold it.
+    pub fn point(&self, i: usize) -> Point<K> {
+        let phase = match self.phases.len() {
+            1 => &self.phases[0],
+            _ => {
+                let k = self.phases.partition_point(|p| p.range.end <= i);
+                &self.phases[k]
+            }
+        };
+        let j = i - phase.range.start;
+        let m = self.multiply;
+        let (value, lcl, ucl, sigma_signal) = judged(&phase.value, &phase.lines, m, j);
+        let limits = phase.lines.at(j);
+        let s = &self.subgroups[i];
+        Point {
+            x: self.keys[i].clone(),
+            y: finite(s.y_sum),
+            n: if self.got_n { finite(s.n) } else { f64::NAN },
+            size: s.y_len,
+            value,
+            cl: phase.cl,
+            lcl,
+            ucl,
+            lcl_95: finite(limits[2] * m),
+            ucl_95: finite(limits[3] * m),
+            sigma: finite(phase.lines.sigma_at(j) * m),
+            sigma_signal,
+            runs_signal: phase.runs_signal,
+            part: phase.part,
+            baseline: self.baseline[i],
+            include: self.include[i],
+        }
+    }
+
+    /// Every point built, the chart kept.
+    pub fn points(&self) -> Vec<Point<K>> {
+        collect_indexed(self.len(), |i| self.point(i))
+    }
+
+    /// Every point built.
+    pub fn into_chart(self) -> ControlChart<K> {
+        let points = self.points();
+        ControlChart {
+            chart: self.chart,
+            points,
+            parts: self.parts,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Point `j` of a phase: its plotted value and 3-sigma limits (multiplied, NaN where they do
+/// not exist), and whether it lies outside them.
+#[inline]
+fn judged(value: &[f64], lines: &limits::Lines, m: f64, j: usize) -> (f64, f64, f64, bool) {
+    let value = finite(value[j] * m);
+    let [lcl, ucl] = lines.limits3(j);
+    let (lcl, ucl) = (finite(lcl * m), finite(ucl * m));
+    // NaN compares false: a missing value or limit signals nothing.
+    (value, lcl, ucl, value > ucl || value < lcl)
+}
+
 /// Computes the chart as `qic(x, y, n, chart = ..., return.data = TRUE)` does.
 pub fn qic<K: Ord + Clone + Send + Sync>(
     chart: Chart,
     rows: Rows<'_, K>,
     options: &Options,
 ) -> Result<ControlChart<K>, StatsError> {
-    validate_rows(chart, &rows)?;
-    let (keys, subgroups, mut values) = aggregate(chart, &rows);
+    qic_lazy(chart, &rows, options).map(LazyChart::into_chart)
+}
+
+/// `qic`, from rows held either way, with the points left to be built on demand.
+pub fn qic_lazy<K: Ord + Clone + Send + Sync, R: Observations<K>>(
+    chart: Chart,
+    rows: &R,
+    options: &Options,
+) -> Result<LazyChart<K>, StatsError> {
+    validate_rows(chart, rows)?;
+    let (keys, subgroups, mut values) = aggregate(chart, rows);
     let count = subgroups.len();
     let mut notes = Vec::new();
     let Layout {
@@ -319,9 +506,11 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
         include,
     } = layout(count, options, &mut notes)?;
 
-    let got_n = rows.n.is_some() || chart.is_proportion();
-    let mut points = Vec::new();
+    let got_n = rows.has_n() || chart.is_proportion();
+    let m = options.multiply;
+    let mut sigma_signal = Vec::with_capacity(count);
     let mut parts = Vec::new();
+    let mut computed = Vec::new();
     for (index, range) in phases.into_iter().enumerate() {
         let (part, start) = (index + 1, range.start);
         let mut phase = limits::Phase {
@@ -334,12 +523,16 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             base: collect_indexed(range.len(), |j| baseline[start + j] && include[start + j]),
         };
         let lines = limits::compute(chart, &mut phase);
-        let runs = anhoej(
-            range
-                .clone()
-                .filter(|&i| include[i])
-                .map(|i| (phase.value[i - start], lines.cl)),
-        );
+        let runs = if include[range.clone()].iter().all(|&i| i) {
+            runs::anhoej_values(&phase.value, lines.cl)
+        } else {
+            anhoej(
+                range
+                    .clone()
+                    .filter(|&i| include[i])
+                    .map(|i| (phase.value[i - start], lines.cl)),
+            )
+        };
         let runs_signal = runs.signal && chart != Chart::Mr;
         if runs.n_useful == 0 {
             notes.push(format!(
@@ -347,58 +540,18 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             ));
         }
 
-        let m = options.multiply;
-        // Only finite quantities exist; every other one is stored as NaN.
-        let finite = |v: f64| if v.is_finite() { v } else { f64::NAN };
         let cl = finite(lines.cl * m);
-        // The plotted value, its limits, and whether it lies outside them.
-        let judged = |j: usize| {
-            let value = finite(phase.value[j] * m);
-            let [lcl, ucl, _, _] = lines.at(j);
-            let (lcl, ucl) = (finite(lcl * m), finite(ucl * m));
-            // NaN compares false: a missing value or limit signals nothing.
-            (value, lcl, ucl, value > ucl || value < lcl)
-        };
-        // The summary reads the limits rather than the built points, a sixth of the memory.
+        // The summary reads the limits rather than built points.
         let (mut cl_mean, mut lcl_mean, mut ucl_mean) =
             (Mean::default(), Mean::default(), Mean::default());
         let mut sigma_signals = 0;
         for j in 0..range.len() {
-            let (_, lcl, ucl, outside) = judged(j);
+            let (_, lcl, ucl, outside) = judged(&phase.value, &lines, m, j);
             cl_mean.add(exists(cl));
             lcl_mean.add(exists(lcl));
             ucl_mean.add(exists(ucl));
             sigma_signals += usize::from(outside);
-        }
-        let point = |i: usize| {
-            let j = i - start;
-            let (value, lcl, ucl, sigma_signal) = judged(j);
-            let limits = lines.at(j);
-            let s = &subgroups[i];
-            Point {
-                x: keys[i].clone(),
-                y: finite(s.y_sum),
-                n: if got_n { finite(s.n) } else { f64::NAN },
-                size: s.y_len,
-                value,
-                cl,
-                lcl,
-                ucl,
-                lcl_95: finite(limits[2] * m),
-                ucl_95: finite(limits[3] * m),
-                sigma: finite(lines.sigma_at(j) * m),
-                sigma_signal,
-                runs_signal,
-                part,
-                baseline: baseline[i],
-                include: include[i],
-            }
-        };
-        let built = collect_indexed(range.len(), |j| point(start + j));
-        if points.is_empty() {
-            points = built; // one phase, the usual case: no copy
-        } else {
-            points.extend(built);
+            sigma_signal.push(outside);
         }
         if lcl_mean.count == 0 && ucl_mean.count == 0 && chart != Chart::Run {
             notes.push(format!(
@@ -417,10 +570,25 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             alcl: lcl_mean.value(),
             aucl: ucl_mean.value(),
         });
+        computed.push(PhaseOut {
+            range,
+            part,
+            value: phase.value,
+            lines,
+            cl,
+            runs_signal,
+        });
     }
-    Ok(ControlChart {
+    Ok(LazyChart {
         chart,
-        points,
+        keys,
+        subgroups,
+        phases: computed,
+        baseline,
+        include,
+        sigma_signal,
+        multiply: m,
+        got_n,
         parts,
         notes,
     })
@@ -447,7 +615,7 @@ impl Mean {
 }
 
 /// Rejects what no chart can be computed from, naming the row (1-based) and field.
-fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> {
+fn validate_rows<K: Sync>(chart: Chart, rows: &impl Observations<K>) -> Result<(), StatsError> {
     let bad = |row: usize, field: &'static str, reason: String| {
         Err(StatsError::InvalidObservation {
             row: row + 1,
@@ -455,16 +623,17 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
             reason,
         })
     };
-    if rows.x.is_empty() {
+    let len = rows.x().len();
+    if len == 0 {
         return Err(StatsError::invalid("rows", "there are no rows to chart"));
     }
-    if rows.x.len() != rows.y.len() || rows.n.is_some_and(|n| n.len() != rows.y.len()) {
+    if !rows.lengths_agree() {
         return Err(StatsError::invalid(
             "rows",
             "x, y and n must have one value per row",
         ));
     }
-    if chart.needs_denominator() && !chart.is_proportion() && rows.n.is_none() {
+    if chart.needs_denominator() && !chart.is_proportion() && !rows.has_n() {
         return Err(StatsError::invalid(
             "n",
             format!(
@@ -473,24 +642,32 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
             ),
         ));
     }
+    // What the chart asks of each row, decided once rather than per row.
+    let (counts, times, proportion) = (chart.counts(), chart == Chart::T, chart.is_proportion());
+    let (has_n, needs_n) = (rows.has_n(), chart.needs_denominator());
     let check = |row: usize| {
-        let y = rows.y[row];
-        let n = rows.n.and_then(|n| n[row]);
+        let y = rows.y(row);
         if let Some(y) = y {
-            if !y.is_finite() {
-                return bad(row, "y", format!("{y} is not a finite number"));
-            }
-            if chart.counts() && y < 0.0 {
-                return bad(row, "y", format!("a count cannot be negative ({y})"));
-            }
-            if chart == Chart::T && y <= 0.0 {
-                return bad(
-                    row,
-                    "y",
-                    format!("time between events must be greater than zero ({y})"),
-                );
-            }
-            if chart.is_proportion() && rows.n.is_none() && y > 1.0 {
+            // One test for the usual case: a finite count, non-negative and positive where the
+            // chart needs it; the reason is worked out only for a bad value.
+            let fine = y.is_finite()
+                && !(counts && y < 0.0)
+                && !(times && y <= 0.0)
+                && !(proportion && !has_n && y > 1.0);
+            if !fine {
+                if !y.is_finite() {
+                    return bad(row, "y", format!("{y} is not a finite number"));
+                }
+                if counts && y < 0.0 {
+                    return bad(row, "y", format!("a count cannot be negative ({y})"));
+                }
+                if times && y <= 0.0 {
+                    return bad(
+                        row,
+                        "y",
+                        format!("time between events must be greater than zero ({y})"),
+                    );
+                }
                 return bad(
                     row,
                     "y",
@@ -500,7 +677,10 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
                 );
             }
         }
-        if let Some(n) = n {
+        if !has_n {
+            return Ok(());
+        }
+        if let Some(n) = rows.n(row) {
             if !n.is_finite() || n < 0.0 {
                 return bad(
                     row,
@@ -508,10 +688,10 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
                     format!("a denominator must be a non-negative number ({n})"),
                 );
             }
-            if chart.needs_denominator() && n == 0.0 {
+            if needs_n && n == 0.0 {
                 return bad(row, "n", "zero denominator".to_string());
             }
-            if chart.is_proportion() && y.is_some_and(|y| y > n) {
+            if proportion && y.is_some_and(|y| y > n) {
                 return bad(
                     row,
                     "y",
@@ -525,14 +705,14 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
         Ok(())
     };
     // The first bad row in file order is the one reported, however the rows are checked.
-    if rows.y.len() >= PARALLEL_POINTS {
-        (0..rows.y.len())
+    if len >= PARALLEL_POINTS {
+        (0..len)
             .into_par_iter()
             .map(check)
             .find_first(Result::is_err)
             .unwrap_or(Ok(()))
     } else {
-        (0..rows.y.len()).try_for_each(check)
+        (0..len).try_for_each(check)
     }
 }
 
@@ -540,28 +720,30 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
 /// subgroup's plotted statistic, apart, so that a phase can take it over without a copy.
 fn aggregate<K: Ord + Clone + Send + Sync>(
     chart: Chart,
-    rows: &Rows<'_, K>,
+    rows: &impl Observations<K>,
 ) -> (Vec<K>, Vec<Subgroup>, Vec<f64>) {
     // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
     // number of rows with a y.
-    let got_n = rows.n.is_some() || chart.is_proportion();
-    let (sorted, distinct) = rows.x.windows(2).fold((true, true), |(s, d), w| {
+    let got_n = rows.has_n() || chart.is_proportion();
+    let x = rows.x();
+    let (sorted, distinct) = x.windows(2).fold((true, true), |(s, d), w| {
         (s && w[0] <= w[1], d && w[0] != w[1])
     });
     // A row a subgroup, already in order (a long series of single counts): every subgroup is
     // summarised on its own, on every core.
-    if sorted && distinct && rows.x.len() >= PARALLEL_POINTS {
-        let (subgroups, values) = (0..rows.x.len())
+    if sorted && distinct && x.len() >= PARALLEL_POINTS {
+        let (mut subgroups, mut values) = (Vec::new(), Vec::new());
+        (0..x.len())
             .into_par_iter()
             .map(|r| summarise(rows, got_n, r..r + 1))
-            .unzip();
-        return (rows.x.to_vec(), subgroups, values);
+            .unzip_into_vecs(&mut subgroups, &mut values);
+        return (x.to_vec(), subgroups, values);
     }
     let order = if sorted {
-        Order::Identity(rows.x.len())
+        Order::Identity(x.len())
     } else {
-        let mut order: Vec<usize> = (0..rows.x.len()).collect();
-        order.sort_by(|&a, &b| rows.x[a].cmp(&rows.x[b]));
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        order.sort_by(|&a, &b| x[a].cmp(&x[b]));
         Order::Sorted(order)
     };
     // At most one subgroup a row; capacity never written to costs no memory.
@@ -570,9 +752,9 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
     let mut values = Vec::with_capacity(order.len());
     let mut i = 0;
     while i < order.len() {
-        let key = &rows.x[order.row(i)];
+        let key = &x[order.row(i)];
         let mut j = i + 1;
-        while j < order.len() && rows.x[order.row(j)] == *key {
+        while j < order.len() && x[order.row(j)] == *key {
             j += 1;
         }
         let (subgroup, value) = summarise(rows, got_n, (i..j).map(|k| order.row(k)));
@@ -586,17 +768,14 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
 
 /// The summary of one subgroup, the rows `members`, and its plotted statistic.
 fn summarise<K>(
-    rows: &Rows<'_, K>,
+    rows: &impl Observations<K>,
     got_n: bool,
     members: impl Iterator<Item = usize> + Clone,
 ) -> (Subgroup, f64) {
     // qic() drops y and n together when either is missing (complete.cases).
     let complete = |r: usize| -> Option<(f64, f64)> {
-        let n = match rows.n {
-            Some(n) => n[r]?,
-            None => 1.0,
-        };
-        Some((rows.y[r]?, n))
+        let n = if rows.has_n() { rows.n(r)? } else { 1.0 };
+        Some((rows.y(r)?, n))
     };
     let (mut sum, mut len, mut n_sum, mut rows_in) = (0.0, 0usize, 0.0, 0usize);
     for r in members.clone() {
