@@ -169,6 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// the memory it fills.
 struct Subgroups {
     rank: Vec<u32>,
+    /// Empty where every row is its own subgroup, in order: the rank is the row.
     first_row: Vec<u32>,
 }
 
@@ -362,7 +363,12 @@ struct Data {
 impl Data {
     /// The text of the subgroup of rank `rank`.
     fn label(&self, rank: u32) -> &str {
-        self.labels.get(self.subgroups.first_row[rank as usize])
+        let first_row = &self.subgroups.first_row;
+        self.labels.get(if first_row.is_empty() {
+            rank
+        } else {
+            first_row[rank as usize]
+        })
     }
 
     /// A statistics error about a row, told in the file's own lines and column names.
@@ -436,9 +442,17 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
         if y.len() > u32::MAX as usize {
             anyhow::bail!("{}: more than {} rows", path.display(), u32::MAX);
         }
+        let number_order = numbers
+            .windows(2)
+            .all(|w| w[0].total_cmp(&w[1]) == Ordering::Less);
         let (rank, count) = number_ranks(&numbers);
         drop(numbers);
-        let first_row = first_rows(&rank, count);
+        // A row a subgroup, in x order (the usual long series): ranks are rows.
+        let first_row = if count == rank.len() && number_order {
+            Vec::new()
+        } else {
+            first_rows(&rank, count)
+        };
         return Ok(Data {
             lines: Lines::consecutive(first_line, y.len()),
             subgroups: Subgroups { rank, first_row },

@@ -508,7 +508,7 @@ pub fn qic_lazy<K: Ord + Clone + Send + Sync, R: Observations<K>>(
 
     let got_n = rows.has_n() || chart.is_proportion();
     let m = options.multiply;
-    let mut sigma_signal = Vec::with_capacity(count);
+    let mut sigma_signal = Vec::new();
     let mut parts = Vec::new();
     let mut computed = Vec::new();
     for (index, range) in phases.into_iter().enumerate() {
@@ -541,17 +541,22 @@ pub fn qic_lazy<K: Ord + Clone + Send + Sync, R: Observations<K>>(
         }
 
         let cl = finite(lines.cl * m);
-        // The summary reads the limits rather than built points.
+        // Each point's sigma signal, on every core for a long phase; then the summary's means
+        // of the limits, summed in order (as qicharts2 does, and so to the same last bit).
+        let outside = collect_indexed(range.len(), |j| judged(&phase.value, &lines, m, j).3);
+        let sigma_signals = outside.iter().filter(|&&o| o).count();
+        if sigma_signal.is_empty() {
+            sigma_signal = outside; // one phase, the usual case: no copy
+        } else {
+            sigma_signal.extend(outside);
+        }
         let (mut cl_mean, mut lcl_mean, mut ucl_mean) =
             (Mean::default(), Mean::default(), Mean::default());
-        let mut sigma_signals = 0;
         for j in 0..range.len() {
-            let (_, lcl, ucl, outside) = judged(&phase.value, &lines, m, j);
+            let [lcl, ucl] = lines.limits3(j);
             cl_mean.add(exists(cl));
-            lcl_mean.add(exists(lcl));
-            ucl_mean.add(exists(ucl));
-            sigma_signals += usize::from(outside);
-            sigma_signal.push(outside);
+            lcl_mean.add(exists(finite(lcl * m)));
+            ucl_mean.add(exists(finite(ucl * m)));
         }
         if lcl_mean.count == 0 && ucl_mean.count == 0 && chart != Chart::Run {
             notes.push(format!(
@@ -893,12 +898,14 @@ fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<La
         .chain(std::iter::once(count))
         .collect();
     let phases = bounds.windows(2).map(|b| b[0]..b[1]).collect();
-    let baseline = (1..=count)
-        .map(|xx| freeze.is_none_or(|f| xx <= f))
-        .collect();
-    let include = (1..=count)
-        .map(|xx| !options.exclude.contains(&xx))
-        .collect();
+    let mut baseline = vec![true; count];
+    if let Some(f) = freeze {
+        baseline.iter_mut().skip(f).for_each(|b| *b = false);
+    }
+    let mut include = vec![true; count];
+    for &xx in &options.exclude {
+        include[xx - 1] = false; // 1 ≤ xx ≤ count, checked above
+    }
     Ok(Layout {
         phases,
         baseline,
