@@ -651,7 +651,7 @@ struct SummaryOut {
 
 /// A computed chart with what is needed to write it: the x text and any rule flags.
 struct Written<'a> {
-    chart: &'a LazyChart<u32>,
+    chart: &'a LazyChart<'a, u32>,
     data: &'a Data,
     rules: Option<&'a [Vec<u8>]>,
     only_signals: bool,

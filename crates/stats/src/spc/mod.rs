@@ -10,6 +10,7 @@ pub mod runs;
 
 use crate::StatsError;
 use rayon::prelude::*;
+use std::borrow::Cow;
 pub use rules::{RuleSet, rule_violations, rule_violations_in};
 pub use runs::{RunsAnalysis, anhoej, anhoej_values, binomial_quantile};
 
@@ -271,7 +272,7 @@ pub struct ControlChart<K> {
 
 /// A subgroup after aggregation, before any chart is computed. NaN stands for R's NA here
 /// only; nothing NaN leaves this module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Subgroup {
     y_sum: f64,
     y_len: usize,
@@ -286,6 +287,71 @@ impl Subgroup {
         } else {
             f64::NAN
         }
+    }
+}
+
+/// The subgroups of a chart: summarised into a vector, or, where every row is its own subgroup
+/// (a long series), as two columns, half the memory: a one-row subgroup's count is whether its
+/// sum exists, and it has no standard deviation.
+enum Subgroups {
+    Built(Vec<Subgroup>),
+    Single {
+        y_sum: Vec<f64>,
+        /// Empty without denominators.
+        n: Vec<f64>,
+    },
+}
+
+impl Subgroups {
+    #[inline]
+    fn get(&self, i: usize) -> Subgroup {
+        match self {
+            Subgroups::Built(all) => all[i],
+            Subgroups::Single { y_sum, n } => Subgroup {
+                y_sum: y_sum[i],
+                y_len: usize::from(!y_sum[i].is_nan()),
+                y_sd: f64::NAN,
+                n: n.get(i).copied().unwrap_or(f64::NAN),
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Subgroups::Built(all) => all.len(),
+            Subgroups::Single { y_sum, .. } => y_sum.len(),
+        }
+    }
+
+    fn slice(&self, range: std::ops::Range<usize>) -> Subs<'_> {
+        Subs {
+            all: self,
+            start: range.start,
+            len: range.len(),
+        }
+    }
+}
+
+/// The subgroups of one phase.
+#[derive(Clone, Copy)]
+struct Subs<'s> {
+    all: &'s Subgroups,
+    start: usize,
+    len: usize,
+}
+
+impl<'s> Subs<'s> {
+    #[inline]
+    fn get(&self, j: usize) -> Subgroup {
+        self.all.get(self.start + j)
+    }
+
+    fn first(&self) -> Option<Subgroup> {
+        (self.len > 0).then(|| self.get(0))
+    }
+
+    fn iter(self) -> impl Iterator<Item = Subgroup> + 's {
+        (0..self.len).map(move |j| self.get(j))
     }
 }
 
@@ -384,10 +450,10 @@ struct PhaseOut {
 /// lines and each point's sigma signal are there, but a million-point chart does not fill a
 /// vector of `Point`s when only its summary and flagged points are written. `into_chart`
 /// builds them all, as `qic` returns them.
-pub struct LazyChart<K> {
+pub struct LazyChart<'a, K: Clone> {
     pub chart: Chart,
-    keys: Vec<K>,
-    subgroups: Vec<Subgroup>,
+    keys: Cow<'a, [K]>,
+    subgroups: Subgroups,
     phases: Vec<PhaseOut>,
     baseline: Vec<bool>,
     include: Vec<bool>,
@@ -404,7 +470,7 @@ fn finite(v: f64) -> f64 {
     if v.is_finite() { v } else { f64::NAN }
 }
 
-impl<K: Clone + Send + Sync> LazyChart<K> {
+impl<K: Clone + Send + Sync> LazyChart<'_, K> {
     /// The number of points (subgroups).
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -432,7 +498,7 @@ impl<K: Clone + Send + Sync> LazyChart<K> {
         let m = self.multiply;
         let (value, lcl, ucl, sigma_signal) = judged(&phase.value, &phase.lines, m, j);
         let limits = phase.lines.at(j);
-        let s = &self.subgroups[i];
+        let s = self.subgroups.get(i);
         Point {
             x: self.keys[i].clone(),
             y: finite(s.y_sum),
@@ -491,11 +557,11 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
 }
 
 /// `qic`, from rows held either way, with the points left to be built on demand.
-pub fn qic_lazy<K: Ord + Clone + Send + Sync, R: Observations<K>>(
+pub fn qic_lazy<'a, K: Ord + Clone + Send + Sync, R: Observations<K>>(
     chart: Chart,
-    rows: &R,
+    rows: &'a R,
     options: &Options,
-) -> Result<LazyChart<K>, StatsError> {
+) -> Result<LazyChart<'a, K>, StatsError> {
     validate_rows(chart, rows)?;
     let (keys, subgroups, mut values) = aggregate(chart, rows);
     let count = subgroups.len();
@@ -514,7 +580,7 @@ pub fn qic_lazy<K: Ord + Clone + Send + Sync, R: Observations<K>>(
     for (index, range) in phases.into_iter().enumerate() {
         let (part, start) = (index + 1, range.start);
         let mut phase = limits::Phase {
-            sub: &subgroups[range.clone()],
+            sub: subgroups.slice(range.clone()),
             value: if range.len() == count {
                 std::mem::take(&mut values) // one phase, the usual case: no copy
             } else {
@@ -723,10 +789,10 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &impl Observations<K>) -> Result<(
 
 /// Groups rows by x in x order (qic() splits by x) and summarises each subgroup; with each
 /// subgroup's plotted statistic, apart, so that a phase can take it over without a copy.
-fn aggregate<K: Ord + Clone + Send + Sync>(
+fn aggregate<'a, K: Ord + Clone + Send + Sync>(
     chart: Chart,
-    rows: &impl Observations<K>,
-) -> (Vec<K>, Vec<Subgroup>, Vec<f64>) {
+    rows: &'a impl Observations<K>,
+) -> (Cow<'a, [K]>, Subgroups, Vec<f64>) {
     // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
     // number of rows with a y.
     let got_n = rows.has_n() || chart.is_proportion();
@@ -734,15 +800,21 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
     let (sorted, distinct) = x.windows(2).fold((true, true), |(s, d), w| {
         (s && w[0] <= w[1], d && w[0] != w[1])
     });
-    // A row a subgroup, already in order (a long series of single counts): every subgroup is
-    // summarised on its own, on every core.
+    // A row a subgroup, already in order (a long series of single counts): the keys are the
+    // rows' own, each subgroup is summarised from its row when read, and only the plotted
+    // values are stored, worked out on every core.
     if sorted && distinct && x.len() >= PARALLEL_POINTS {
-        let (mut subgroups, mut values) = (Vec::new(), Vec::new());
-        (0..x.len())
-            .into_par_iter()
-            .map(|r| summarise(rows, got_n, r..r + 1))
-            .unzip_into_vecs(&mut subgroups, &mut values);
-        return (x.to_vec(), subgroups, values);
+        let one = |r: usize| single_row(rows, got_n, r);
+        let values = collect_indexed(x.len(), |r| one(r).1);
+        let subgroups = Subgroups::Single {
+            y_sum: collect_indexed(x.len(), |r| one(r).0.y_sum),
+            n: if got_n {
+                collect_indexed(x.len(), |r| one(r).0.n)
+            } else {
+                Vec::new()
+            },
+        };
+        return (Cow::Borrowed(x), subgroups, values);
     }
     let order = if sorted {
         Order::Identity(x.len())
@@ -768,7 +840,7 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
         values.push(value);
         i = j;
     }
-    (keys, subgroups, values)
+    (Cow::Owned(keys), Subgroups::Built(subgroups), values)
 }
 
 /// The summary of one subgroup, the rows `members`, and its plotted statistic.
@@ -813,6 +885,29 @@ fn summarise<K>(
         y_sd: sd,
         n: if got_n { n_sum } else { f64::NAN },
     };
+    (subgroup, if got_n { sum / n_sum } else { mean })
+}
+
+/// `summarise` of the subgroup of row `r` alone, worked out directly.
+#[inline]
+fn single_row<K>(rows: &impl Observations<K>, got_n: bool, r: usize) -> (Subgroup, f64) {
+    let complete = match (rows.y(r), if rows.has_n() { rows.n(r) } else { Some(1.0) }) {
+        (Some(y), Some(n)) => Some((y, n)),
+        _ => None,
+    };
+    // As summarise's sums from zero: 0.0 + y (which turns -0 into 0).
+    let (y_sum, y_len, n_sum) = match complete {
+        Some((y, n)) => (0.0 + y, 1, 0.0 + n),
+        None => (f64::NAN, 0, 0.0),
+    };
+    let sum = if y_len == 1 { y_sum } else { 0.0 };
+    let subgroup = Subgroup {
+        y_sum,
+        y_len,
+        y_sd: f64::NAN,
+        n: if got_n { n_sum } else { f64::NAN },
+    };
+    let mean = if y_len == 1 { sum / 1.0 } else { f64::NAN };
     (subgroup, if got_n { sum / n_sum } else { mean })
 }
 
