@@ -293,16 +293,17 @@ impl Subgroup {
 /// The subgroups of a chart: summarised into a vector, or, where every row is its own subgroup
 /// (a long series), as two columns, half the memory: a one-row subgroup's count is whether its
 /// sum exists, and it has no standard deviation.
-enum Subgroups {
+enum Subgroups<'a> {
     Built(Vec<Subgroup>),
+    /// Borrowed from the rows' own columns where they are the same numbers.
     Single {
-        y_sum: Vec<f64>,
+        y_sum: Cow<'a, [f64]>,
         /// Empty without denominators.
-        n: Vec<f64>,
+        n: Cow<'a, [f64]>,
     },
 }
 
-impl Subgroups {
+impl Subgroups<'_> {
     #[inline]
     fn get(&self, i: usize) -> Subgroup {
         match self {
@@ -335,7 +336,7 @@ impl Subgroups {
 /// The subgroups of one phase.
 #[derive(Clone, Copy)]
 struct Subs<'s> {
-    all: &'s Subgroups,
+    all: &'s Subgroups<'s>,
     start: usize,
     len: usize,
 }
@@ -391,6 +392,10 @@ pub trait Observations<K>: Sync {
     fn n(&self, row: usize) -> Option<f64>;
     /// Whether the y and n columns have one value per x.
     fn lengths_agree(&self) -> bool;
+    /// The y and n columns as numbers with NaN for missing, if they are held that way.
+    fn columns(&self) -> Option<(&[f64], Option<&[f64]>)> {
+        None
+    }
 }
 
 impl<K: Sync> Observations<K> for Rows<'_, K> {
@@ -414,6 +419,9 @@ impl<K: Sync> Observations<K> for Rows<'_, K> {
 }
 
 impl<K: Sync> Observations<K> for Columns<'_, K> {
+    fn columns(&self) -> Option<(&[f64], Option<&[f64]>)> {
+        Some((self.y, self.n))
+    }
     fn x(&self) -> &[K] {
         self.x
     }
@@ -453,7 +461,7 @@ struct PhaseOut {
 pub struct LazyChart<'a, K: Clone> {
     pub chart: Chart,
     keys: Cow<'a, [K]>,
-    subgroups: Subgroups,
+    subgroups: Subgroups<'a>,
     phases: Vec<PhaseOut>,
     baseline: Vec<bool>,
     include: Vec<bool>,
@@ -792,7 +800,7 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &impl Observations<K>) -> Result<(
 fn aggregate<'a, K: Ord + Clone + Send + Sync>(
     chart: Chart,
     rows: &'a impl Observations<K>,
-) -> (Cow<'a, [K]>, Subgroups, Vec<f64>) {
+) -> (Cow<'a, [K]>, Subgroups<'a>, Vec<f64>) {
     // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
     // number of rows with a y.
     let got_n = rows.has_n() || chart.is_proportion();
@@ -806,12 +814,27 @@ fn aggregate<'a, K: Ord + Clone + Send + Sync>(
     if sorted && distinct && x.len() >= PARALLEL_POINTS {
         let one = |r: usize| single_row(rows, got_n, r);
         let values = collect_indexed(x.len(), |r| one(r).1);
-        let subgroups = Subgroups::Single {
-            y_sum: collect_indexed(x.len(), |r| one(r).0.y_sum),
-            n: if got_n {
-                collect_indexed(x.len(), |r| one(r).0.n)
-            } else {
-                Vec::new()
+        // Every row complete and no -0 (which the sum from zero turns into 0): the sums are
+        // the rows' own y and n, bit for bit.
+        let same = |v: f64| !v.is_nan() && v.to_bits() != (-0.0f64).to_bits();
+        let borrowed = rows.columns().filter(|(y, n)| {
+            n.is_some() == got_n
+                && (0..x.len())
+                    .into_par_iter()
+                    .all(|r| same(y[r]) && n.is_none_or(|n| same(n[r])))
+        });
+        let subgroups = match borrowed {
+            Some((y, n)) => Subgroups::Single {
+                y_sum: Cow::Borrowed(y),
+                n: Cow::Borrowed(n.unwrap_or(&[])),
+            },
+            None => Subgroups::Single {
+                y_sum: Cow::Owned(collect_indexed(x.len(), |r| one(r).0.y_sum)),
+                n: Cow::Owned(if got_n {
+                    collect_indexed(x.len(), |r| one(r).0.n)
+                } else {
+                    Vec::new()
+                }),
             },
         };
         return (Cow::Borrowed(x), subgroups, values);
