@@ -10,9 +10,9 @@ pub mod runs;
 
 use crate::StatsError;
 use rayon::prelude::*;
-use std::borrow::Cow;
 pub use rules::{RuleSet, rule_violations, rule_violations_in};
 pub use runs::{RunsAnalysis, anhoej, anhoej_values, binomial_quantile};
+use std::borrow::Cow;
 
 /// The chart types of `qic(chart = ...)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

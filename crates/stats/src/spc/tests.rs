@@ -521,9 +521,8 @@ fn a_one_row_subgroup_worked_out_directly_equals_the_general_summary() {
     let y = [Some(3.0), None, Some(-0.0), Some(0.0), Some(7.5), None];
     let n = [Some(10.0), Some(4.0), Some(5.0), None, Some(-0.0), None];
     let x: Vec<u32> = (0..y.len() as u32).collect();
-    let bits = |(s, v): (Subgroup, f64)| {
-        [s.y_sum, s.y_sd, s.n, v, s.y_len as f64].map(f64::to_bits)
-    };
+    let bits =
+        |(s, v): (Subgroup, f64)| [s.y_sum, s.y_sd, s.n, v, s.y_len as f64].map(f64::to_bits);
     for with_n in [true, false] {
         let rows = Rows {
             x: &x,
