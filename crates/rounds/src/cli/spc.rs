@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use serde::Serialize;
 use stats::StatsError;
-use stats::spc::{Chart, ControlChart, Options, Rows, RuleSet, qic, rule_violations};
+use stats::spc::{Chart, Columns, LazyChart, Options, RuleSet, qic_lazy, rule_violations_in};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Write;
@@ -123,37 +123,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         part_at: args.part_at.clone(),
         exclude: args.exclude.clone(),
     };
-    let rows = Rows {
+    let rows = Columns {
         x: &data.subgroups.rank,
         y: &data.y,
         n: data.n.as_deref(),
     };
-    let result = qic(chart, rows, &options).map_err(|e| data.explain(&args, e))?;
+    // Points are built as they are written, or all at once for the SVG and zone rules.
+    let result = qic_lazy(chart, &rows, &options).map_err(|e| data.explain(&args, e))?;
     for note in &result.notes {
         eprintln!("note: {note}");
     }
     let violations = match args.rules {
-        Some(rules) => Some(rule_violations(&result, rules.set())?),
+        Some(rules) => Some(rule_violations_in(chart, &result.points(), rules.set())?),
         None => None,
     };
 
-    let written = Written {
-        chart: &result,
-        data: &data,
-        rules: violations.as_deref(),
-        only_signals: args.points == PointsArg::Signals,
-    };
     let format = Format::choose(args.format, args.output.as_deref(), Format::Json);
     let mut out = io::output(args.output.as_ref())?;
-    match format {
-        Format::Json => written.json(&mut out, args.rules.map(RulesArg::name))?,
-        Format::Csv => written.csv(&mut out)?,
-        Format::Svg => {
-            let titles = titles(&args, chart, data.n.is_some());
-            out.write_all(
-                charts::control::render(&result, &titles, |&rank| data.label(rank).to_string())
-                    .as_bytes(),
-            )?;
+    if format == Format::Svg {
+        let titles = titles(&args, chart, data.n.is_some());
+        let full = result.into_chart();
+        out.write_all(
+            charts::control::render(&full, &titles, |&rank| data.label(rank).to_string())
+                .as_bytes(),
+        )?;
+    } else {
+        let written = Written {
+            chart: &result,
+            data: &data,
+            rules: violations.as_deref(),
+            only_signals: args.points == PointsArg::Signals,
+        };
+        match format {
+            Format::Csv => written.csv(&mut out)?,
+            _ => written.json(&mut out, args.rules.map(RulesArg::name))?,
         }
     }
     out.flush().context("cannot write the output")?;
@@ -166,6 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// the memory it fills.
 struct Subgroups {
     rank: Vec<u32>,
+    /// Empty where every row is its own subgroup, in order: the rank is the row.
     first_row: Vec<u32>,
 }
 
@@ -203,6 +207,42 @@ impl Labels {
     }
 }
 
+/// The x text of each row: read into `Labels`, or, for a file read by the plain fast path,
+/// found in the file's bytes when a point is written (a row's line start is kept, 4 bytes).
+enum RowLabels {
+    Read(Labels),
+    InFile {
+        bytes: Vec<u8>,
+        starts: Vec<u32>,
+        column: usize,
+    },
+}
+
+impl RowLabels {
+    fn get(&self, row: u32) -> &str {
+        match self {
+            RowLabels::Read(labels) => labels.get(row),
+            RowLabels::InFile {
+                bytes,
+                starts,
+                column,
+            } => {
+                let line = &bytes[starts[row as usize] as usize..];
+                let end = line
+                    .iter()
+                    .position(|&b| b == b'\n' || b == b'\r')
+                    .unwrap_or(line.len());
+                let field = line[..end]
+                    .split(|&b| b == b',')
+                    .nth(*column)
+                    .unwrap_or(b"");
+                // The plain path read this field as a decimal: ASCII.
+                std::str::from_utf8(field).unwrap_or_default()
+            }
+        }
+    }
+}
+
 /// ISO 8601 dates (2024-03, 2024-03-01, 2024-03-01T08:00…) sort as text in time order.
 fn iso_date(text: &str) -> bool {
     let b = text.as_bytes();
@@ -223,6 +263,14 @@ struct Lines {
 }
 
 impl Lines {
+    /// `rows` rows on consecutive lines from `first`.
+    fn consecutive(first: u64, rows: usize) -> Lines {
+        Lines {
+            jumps: vec![(0, first)],
+            rows,
+        }
+    }
+
     fn push(&mut self, line: u64) {
         let expected = self
             .jumps
@@ -258,8 +306,9 @@ struct Piece {
     labels: Labels,
     /// Each label as a number, while every label so far is one.
     numbers: Option<Vec<f64>>,
-    y: Vec<Option<f64>>,
-    n: Vec<Option<f64>>,
+    /// NaN where missing (`stats::spc::Columns`).
+    y: Vec<f64>,
+    n: Vec<f64>,
     lines: Lines,
 }
 
@@ -303,9 +352,10 @@ impl Piece {
 
 struct Data {
     subgroups: Subgroups,
-    labels: Labels,
-    y: Vec<Option<f64>>,
-    n: Option<Vec<Option<f64>>>,
+    labels: RowLabels,
+    /// NaN where missing (`stats::spc::Columns`).
+    y: Vec<f64>,
+    n: Option<Vec<f64>>,
     lines: Lines,
     n_column: Option<String>,
 }
@@ -313,7 +363,12 @@ struct Data {
 impl Data {
     /// The text of the subgroup of rank `rank`.
     fn label(&self, rank: u32) -> &str {
-        self.labels.get(self.subgroups.first_row[rank as usize])
+        let first_row = &self.subgroups.first_row;
+        self.labels.get(if first_row.is_empty() {
+            rank
+        } else {
+            first_row[rank as usize]
+        })
     }
 
     /// A statistics error about a row, told in the file's own lines and column names.
@@ -367,6 +422,56 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
         .transpose()?;
     let n_name = n_column.as_deref().unwrap_or("n");
 
+    // Nearly every file: numbers without quotes or blank lines, read in one pass.
+    let wanted: Vec<usize> = [Some(x_col), Some(y_col), n_col]
+        .into_iter()
+        .flatten()
+        .collect();
+    let distinct = wanted
+        .iter()
+        .enumerate()
+        .all(|(i, c)| !wanted[..i].contains(c));
+    if let Some(plain) = distinct.then(|| table.plain_numbers(&wanted)).flatten() {
+        let first_line = table.first_line();
+        let mut columns = plain.columns.into_iter();
+        let (numbers, y) = (
+            columns.next().unwrap_or_default(),
+            columns.next().unwrap_or_default(),
+        );
+        let n = n_col.map(|_| columns.next().unwrap_or_default());
+        if y.len() > u32::MAX as usize {
+            anyhow::bail!("{}: more than {} rows", path.display(), u32::MAX);
+        }
+        // A row a subgroup, in x order (the usual long series): ranks are rows, found on
+        // every core without a pass over the numbers on this one.
+        let number_order = {
+            use rayon::prelude::*;
+            numbers
+                .par_windows(2)
+                .all(|w| w[0].total_cmp(&w[1]) == Ordering::Less)
+        };
+        let (rank, first_row) = if number_order {
+            ((0..numbers.len() as u32).collect(), Vec::new())
+        } else {
+            let (rank, count) = number_ranks(&numbers);
+            let first_row = first_rows(&rank, count);
+            (rank, first_row)
+        };
+        drop(numbers);
+        return Ok(Data {
+            lines: Lines::consecutive(first_line, y.len()),
+            subgroups: Subgroups { rank, first_row },
+            labels: RowLabels::InFile {
+                bytes: table.into_bytes(),
+                starts: plain.starts,
+                column: x_col,
+            },
+            y,
+            n,
+            n_column,
+        });
+    }
+
     let pieces = table.rows(
         |rows| Piece::with_capacity(rows, n_col.is_some()),
         |piece, fields, line| {
@@ -393,9 +498,14 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
                     None => piece.numbers = None,
                 }
             }
-            piece.y.push(value(path, fields[y_col], line, &args.y)?);
+            let missing = f64::NAN;
+            piece
+                .y
+                .push(value(path, fields[y_col], line, &args.y)?.unwrap_or(missing));
             if let Some(col) = n_col {
-                piece.n.push(value(path, fields[col], line, n_name)?);
+                piece
+                    .n
+                    .push(value(path, fields[col], line, n_name)?.unwrap_or(missing));
             }
             piece.lines.push(line);
             Ok(())
@@ -409,7 +519,7 @@ fn read(args: &Args, chart: Chart) -> anyhow::Result<Data> {
     }
     Ok(Data {
         subgroups: subgroups(&all.labels, all.numbers),
-        labels: all.labels,
+        labels: RowLabels::Read(all.labels),
         y: all.y,
         n: n_col.map(|_| all.n),
         lines: all.lines,
@@ -455,13 +565,19 @@ fn subgroups(labels: &Labels, numbers: Option<Vec<f64>>) -> Subgroups {
             .collect();
         (rank, seen.len())
     };
+    let first_row = first_rows(&rank, count);
+    Subgroups { rank, first_row }
+}
+
+/// For each of `count` ranks, the first row holding it.
+fn first_rows(rank: &[u32], count: usize) -> Vec<u32> {
     let mut first_row = vec![u32::MAX; count];
     for (row, &r) in rank.iter().enumerate() {
         if first_row[r as usize] == u32::MAX {
             first_row[r as usize] = row as u32;
         }
     }
-    Subgroups { rank, first_row }
+    first_row
 }
 
 /// Dense ranks of numbers (equal numbers share one), and how many distinct there are. A file in
@@ -540,7 +656,7 @@ struct SummaryOut {
 
 /// A computed chart with what is needed to write it: the x text and any rule flags.
 struct Written<'a> {
-    chart: &'a ControlChart<u32>,
+    chart: &'a LazyChart<'a, u32>,
     data: &'a Data,
     rules: Option<&'a [Vec<u8>]>,
     only_signals: bool,
@@ -550,13 +666,13 @@ impl Written<'_> {
     /// Whether point `i` is written.
     fn chosen(&self, i: usize) -> bool {
         !self.only_signals
-            || self.chart.points[i].sigma_signal
+            || self.chart.sigma_signal(i)
             || self.rules.is_some_and(|r| !r[i].is_empty())
     }
 
     /// Point `i` as a JSON object or CSV row (the fields of the issue's `points`).
     fn point(&self, i: usize, buf: &mut Vec<u8>, format: Format) {
-        let p = &self.chart.points[i];
+        let p = &self.chart.point(i);
         let mut record = io::Record::start(buf, format);
         record.text("x", self.data.label(p.x));
         let numbers = [
@@ -607,7 +723,7 @@ impl Written<'_> {
             write!(out, ",\"rules\":\"{rules}\"")?;
         }
         out.write_all(b",\"points\":[")?;
-        io::write_in_parallel(out, self.chart.points.len(), Some(b','), |i, buf| {
+        io::write_in_parallel(out, self.chart.len(), Some(b','), |i, buf| {
             if self.chosen(i) {
                 buf.push(b',');
                 self.point(i, buf, Format::Json);
@@ -627,7 +743,7 @@ impl Written<'_> {
             header.push_str(",rule_violations");
         }
         writeln!(out, "{header}")?;
-        io::write_in_parallel(out, self.chart.points.len(), None, |i, buf| {
+        io::write_in_parallel(out, self.chart.len(), None, |i, buf| {
             if self.chosen(i) {
                 self.point(i, buf, Format::Csv);
             }
@@ -693,12 +809,12 @@ mod tests {
             output: None,
         };
         let data = read(&args, Chart::P).unwrap();
-        let rows = Rows {
+        let rows = Columns {
             x: &data.subgroups.rank,
             y: &data.y,
             n: data.n.as_deref(),
         };
-        let chart = qic(Chart::P, rows, &Options::default()).unwrap();
+        let chart = qic_lazy(Chart::P, &rows, &Options::default()).unwrap();
         let written = Written {
             chart: &chart,
             data: &data,
@@ -715,11 +831,9 @@ mod tests {
         let records: Vec<csv::StringRecord> = table.records().map(Result::unwrap).collect();
         assert_eq!((points.len(), records.len()), (3, 3));
         let labels = ["ward \"A\"", "b,c", "Jan"];
-        for ((p, (point, record)), label) in chart
-            .points
-            .iter()
-            .zip(points.iter().zip(&records))
-            .zip(labels)
+        let built = chart.points();
+        for ((p, (point, record)), label) in
+            built.iter().zip(points.iter().zip(&records)).zip(labels)
         {
             assert_eq!(point["x"], label);
             assert_eq!(&record[0], label);

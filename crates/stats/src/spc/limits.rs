@@ -2,7 +2,7 @@
 //! (`qic.i`, `qic.p`, …). Inside this file NaN plays R's NA (`mean(x, na.rm = TRUE)` of nothing
 //! is NaN in R too); `qic()` turns every non-finite limit into "does not exist".
 
-use super::{Chart, Subgroup, collect_indexed};
+use super::{Chart, Subgroup, Subs, collect_indexed};
 use statrs::function::gamma::ln_gamma;
 
 /// Nelson's (1982) upper limit for moving ranges, D4 for n = 2: moving ranges at or above
@@ -15,7 +15,7 @@ const T_POWER: f64 = 3.6;
 
 /// One phase of subgroups being charted.
 pub(super) struct Phase<'a> {
-    pub sub: &'a [Subgroup],
+    pub sub: Subs<'a>,
     /// The plotted statistic; charts such as S and MR replace it.
     pub value: Vec<f64>,
     /// In the baseline and not excluded: what centre and limits are estimated from.
@@ -45,6 +45,24 @@ struct Symmetric {
     centre: f64,
     floor_zero: bool,
     cap_one: bool,
+}
+
+impl Symmetric {
+    /// Counts and rates cannot go below zero.
+    #[inline]
+    fn lower(self, l: f64) -> f64 {
+        if self.floor_zero && l < 0.0 { 0.0 } else { l }
+    }
+
+    /// Proportions cannot go above one.
+    #[inline]
+    fn upper(self, u: f64) -> f64 {
+        if self.cap_one && u > 1.0 && u.is_finite() {
+            1.0
+        } else {
+            u
+        }
+    }
 }
 
 impl Lines {
@@ -87,23 +105,28 @@ impl Lines {
         let Some(sym) = self.symmetric else {
             return [self.lcl[j], self.ucl[j], self.lcl_95[j], self.ucl_95[j]];
         };
-        let s = self.sigma.as_ref().map_or(f64::NAN, |sigma| sigma[j]);
-        let (c, floor, cap) = (sym.centre, sym.floor_zero, sym.cap_one);
-        // Counts and rates cannot go below zero; proportions cannot go above one.
-        let lower = |l: f64| if floor && l < 0.0 { 0.0 } else { l };
-        let upper = |u: f64| {
-            if cap && u > 1.0 && u.is_finite() {
-                1.0
-            } else {
-                u
-            }
-        };
+        let (c, s) = (sym.centre, self.symmetric_sigma(j));
         [
-            lower(c - 3.0 * s),
-            upper(c + 3.0 * s),
-            lower(c - 2.0 * s),
-            upper(c + 2.0 * s),
+            sym.lower(c - 3.0 * s),
+            sym.upper(c + 3.0 * s),
+            sym.lower(c - 2.0 * s),
+            sym.upper(c + 2.0 * s),
         ]
+    }
+
+    /// Point `j`'s lcl and ucl, as `at` gives them.
+    #[inline]
+    pub fn limits3(&self, j: usize) -> [f64; 2] {
+        let Some(sym) = self.symmetric else {
+            return [self.lcl[j], self.ucl[j]];
+        };
+        let (c, s) = (sym.centre, self.symmetric_sigma(j));
+        [sym.lower(c - 3.0 * s), sym.upper(c + 3.0 * s)]
+    }
+
+    #[inline]
+    fn symmetric_sigma(&self, j: usize) -> f64 {
+        self.sigma.as_ref().map_or(f64::NAN, |sigma| sigma[j])
     }
 
     /// Point `j`'s reported sigma (NaN where there is none).
@@ -213,7 +236,7 @@ impl Phase<'_> {
             .map(|(v, _)| *v)
     }
 
-    fn baseline_subgroups(&self) -> impl Iterator<Item = &Subgroup> + '_ {
+    fn baseline_subgroups(&self) -> impl Iterator<Item = Subgroup> + '_ {
         self.sub
             .iter()
             .zip(&self.base)
@@ -308,11 +331,11 @@ pub(super) fn compute(chart: Chart, phase: &mut Phase<'_>) -> Lines {
         Chart::P | Chart::PPrime | Chart::U | Chart::UPrime => {
             let cl = phase.pooled_rate();
             let sub = phase.sub;
-            let mut sigma: Vec<f64> = collect_indexed(sub.len(), |j| {
+            let mut sigma: Vec<f64> = collect_indexed(sub.len, |j| {
                 if chart.is_proportion() {
-                    cl * (1.0 - cl) / sub[j].n
+                    cl * (1.0 - cl) / sub.get(j).n
                 } else {
-                    cl / sub[j].n
+                    cl / sub.get(j).n
                 }
                 .sqrt()
             });
@@ -378,10 +401,10 @@ fn subgroup_spread(chart: Chart, phase: &mut Phase<'_>) -> Lines {
         let ss: f64 = present(
             phase
                 .baseline_subgroups()
-                .map(|s| (sizes(s) - 1.0) * s.y_sd.powi(2)),
+                .map(|s| (sizes(&s) - 1.0) * s.y_sd.powi(2)),
         )
         .sum();
-        let df: f64 = phase.baseline_subgroups().map(|s| sizes(s) - 1.0).sum();
+        let df: f64 = phase.baseline_subgroups().map(|s| sizes(&s) - 1.0).sum();
         (ss / df).sqrt()
     } else {
         mean(phase.baseline_subgroups().map(|s| s.y_sd))
@@ -389,13 +412,13 @@ fn subgroup_spread(chart: Chart, phase: &mut Phase<'_>) -> Lines {
     let len = phase.value.len();
     if chart == Chart::Xbar {
         let weighted: f64 =
-            present(phase.baseline_subgroups().map(|s| sizes(s) * s.y_mean())).sum();
-        let total: f64 = phase.baseline_subgroups().map(sizes).sum();
+            present(phase.baseline_subgroups().map(|s| sizes(&s) * s.y_mean())).sum();
+        let total: f64 = phase.baseline_subgroups().map(|s| sizes(&s)).sum();
         let cl = weighted / total;
         let sigma = phase
             .sub
             .iter()
-            .map(|s| spread / (c4(sizes(s)) * sizes(s).sqrt()))
+            .map(|s| spread / (c4(sizes(&s)) * sizes(&s).sqrt()))
             .collect();
         return Lines::symmetric(chart, cl, sigma);
     }
@@ -404,7 +427,7 @@ fn subgroup_spread(chart: Chart, phase: &mut Phase<'_>) -> Lines {
     let mut lines = Lines::none(chart, cl, len);
     let mut sigma = Vec::with_capacity(len);
     for (i, s) in phase.sub.iter().enumerate() {
-        let k = c5(sizes(s)) / c4(sizes(s));
+        let k = c5(sizes(&s)) / c4(sizes(&s));
         lines.ucl[i] = (1.0 + 3.0 * k) * cl;
         lines.ucl_95[i] = (1.0 + 2.0 * k) * cl;
         // B3 is floored at zero before it multiplies the centre line.

@@ -10,8 +10,9 @@ pub mod runs;
 
 use crate::StatsError;
 use rayon::prelude::*;
-pub use rules::{RuleSet, rule_violations};
-pub use runs::{RunsAnalysis, anhoej, binomial_quantile};
+pub use rules::{RuleSet, rule_violations, rule_violations_in};
+pub use runs::{RunsAnalysis, anhoej, anhoej_values, binomial_quantile};
+use std::borrow::Cow;
 
 /// The chart types of `qic(chart = ...)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -271,7 +272,7 @@ pub struct ControlChart<K> {
 
 /// A subgroup after aggregation, before any chart is computed. NaN stands for R's NA here
 /// only; nothing NaN leaves this module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Subgroup {
     y_sum: f64,
     y_len: usize,
@@ -289,6 +290,72 @@ impl Subgroup {
     }
 }
 
+/// The subgroups of a chart: summarised into a vector, or, where every row is its own subgroup
+/// (a long series), as two columns, half the memory: a one-row subgroup's count is whether its
+/// sum exists, and it has no standard deviation.
+enum Subgroups<'a> {
+    Built(Vec<Subgroup>),
+    /// Borrowed from the rows' own columns where they are the same numbers.
+    Single {
+        y_sum: Cow<'a, [f64]>,
+        /// Empty without denominators.
+        n: Cow<'a, [f64]>,
+    },
+}
+
+impl Subgroups<'_> {
+    #[inline]
+    fn get(&self, i: usize) -> Subgroup {
+        match self {
+            Subgroups::Built(all) => all[i],
+            Subgroups::Single { y_sum, n } => Subgroup {
+                y_sum: y_sum[i],
+                y_len: usize::from(!y_sum[i].is_nan()),
+                y_sd: f64::NAN,
+                n: n.get(i).copied().unwrap_or(f64::NAN),
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Subgroups::Built(all) => all.len(),
+            Subgroups::Single { y_sum, .. } => y_sum.len(),
+        }
+    }
+
+    fn slice(&self, range: std::ops::Range<usize>) -> Subs<'_> {
+        Subs {
+            all: self,
+            start: range.start,
+            len: range.len(),
+        }
+    }
+}
+
+/// The subgroups of one phase.
+#[derive(Clone, Copy)]
+struct Subs<'s> {
+    all: &'s Subgroups<'s>,
+    start: usize,
+    len: usize,
+}
+
+impl<'s> Subs<'s> {
+    #[inline]
+    fn get(&self, j: usize) -> Subgroup {
+        self.all.get(self.start + j)
+    }
+
+    fn first(&self) -> Option<Subgroup> {
+        (self.len > 0).then(|| self.get(0))
+    }
+
+    fn iter(self) -> impl Iterator<Item = Subgroup> + 's {
+        (0..self.len).map(move |j| self.get(j))
+    }
+}
+
 /// Phases at least this long are built in parallel.
 const PARALLEL_POINTS: usize = 50_000;
 
@@ -303,14 +370,208 @@ fn collect_indexed<T: Send>(len: usize, f: impl Fn(usize) -> T + Sync + Send) ->
     }
 }
 
+/// Rows given as columns of numbers with NaN for a missing value (R's NA), 8 bytes a value
+/// where `Rows`' `Option<f64>` takes 16: what a reader of a million-row file fills. A value
+/// that is read from text is never NaN, so NaN is free to mean "missing".
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a, K> {
+    pub x: &'a [K],
+    pub y: &'a [f64],
+    /// Denominators, NaN where missing; as `Rows::n`.
+    pub n: Option<&'a [f64]>,
+}
+
+/// The rows a chart is computed from, however they are held (`Rows` or `Columns`).
+pub trait Observations<K>: Sync {
+    fn x(&self) -> &[K];
+    /// Row `row`'s y, `None` where missing.
+    fn y(&self, row: usize) -> Option<f64>;
+    /// Whether there is a denominator column.
+    fn has_n(&self) -> bool;
+    /// Row `row`'s denominator, `None` where missing or without a denominator column.
+    fn n(&self, row: usize) -> Option<f64>;
+    /// Whether the y and n columns have one value per x.
+    fn lengths_agree(&self) -> bool;
+    /// The y and n columns as numbers with NaN for missing, if they are held that way.
+    fn columns(&self) -> Option<(&[f64], Option<&[f64]>)> {
+        None
+    }
+}
+
+impl<K: Sync> Observations<K> for Rows<'_, K> {
+    fn x(&self) -> &[K] {
+        self.x
+    }
+    #[inline]
+    fn y(&self, row: usize) -> Option<f64> {
+        self.y[row]
+    }
+    fn has_n(&self) -> bool {
+        self.n.is_some()
+    }
+    #[inline]
+    fn n(&self, row: usize) -> Option<f64> {
+        self.n.and_then(|n| n[row])
+    }
+    fn lengths_agree(&self) -> bool {
+        self.x.len() == self.y.len() && self.n.is_none_or(|n| n.len() == self.y.len())
+    }
+}
+
+impl<K: Sync> Observations<K> for Columns<'_, K> {
+    fn columns(&self) -> Option<(&[f64], Option<&[f64]>)> {
+        Some((self.y, self.n))
+    }
+    fn x(&self) -> &[K] {
+        self.x
+    }
+    #[inline]
+    fn y(&self, row: usize) -> Option<f64> {
+        let y = self.y[row];
+        (!y.is_nan()).then_some(y)
+    }
+    fn has_n(&self) -> bool {
+        self.n.is_some()
+    }
+    #[inline]
+    fn n(&self, row: usize) -> Option<f64> {
+        let n = self.n?[row];
+        (!n.is_nan()).then_some(n)
+    }
+    fn lengths_agree(&self) -> bool {
+        self.x.len() == self.y.len() && self.n.is_none_or(|n| n.len() == self.y.len())
+    }
+}
+
+/// One phase of a computed chart: its subgroups, plotted values and lines.
+struct PhaseOut {
+    range: std::ops::Range<usize>,
+    part: usize,
+    value: Vec<f64>,
+    lines: limits::Lines,
+    /// The centre line as reported (multiplied; NaN where it does not exist).
+    cl: f64,
+    runs_signal: bool,
+}
+
+/// A computed chart whose points are built only when asked for (`point`): the summary, the
+/// lines and each point's sigma signal are there, but a million-point chart does not fill a
+/// vector of `Point`s when only its summary and flagged points are written. `into_chart`
+/// builds them all, as `qic` returns them.
+pub struct LazyChart<'a, K: Clone> {
+    pub chart: Chart,
+    keys: Cow<'a, [K]>,
+    subgroups: Subgroups<'a>,
+    phases: Vec<PhaseOut>,
+    baseline: Vec<bool>,
+    include: Vec<bool>,
+    sigma_signal: Vec<bool>,
+    multiply: f64,
+    got_n: bool,
+    pub parts: Vec<PartSummary>,
+    pub notes: Vec<String>,
+}
+
+/// Only finite quantities exist; every other one is stored as NaN.
+#[inline]
+fn finite(v: f64) -> f64 {
+    if v.is_finite() { v } else { f64::NAN }
+}
+
+impl<K: Clone + Send + Sync> LazyChart<'_, K> {
+    /// The number of points (subgroups).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether point `i` lies outside its 3-sigma limits.
+    pub fn sigma_signal(&self, i: usize) -> bool {
+        self.sigma_signal[i]
+    }
+
+    /// Point `i`, as `into_chart` would hold it.
+    pub fn point(&self, i: usize) -> Point<K> {
+        let phase = match self.phases.len() {
+            1 => &self.phases[0],
+            _ => {
+                let k = self.phases.partition_point(|p| p.range.end <= i);
+                &self.phases[k]
+            }
+        };
+        let j = i - phase.range.start;
+        let m = self.multiply;
+        let (value, lcl, ucl, sigma_signal) = judged(&phase.value, &phase.lines, m, j);
+        let limits = phase.lines.at(j);
+        let s = self.subgroups.get(i);
+        Point {
+            x: self.keys[i].clone(),
+            y: finite(s.y_sum),
+            n: if self.got_n { finite(s.n) } else { f64::NAN },
+            size: s.y_len,
+            value,
+            cl: phase.cl,
+            lcl,
+            ucl,
+            lcl_95: finite(limits[2] * m),
+            ucl_95: finite(limits[3] * m),
+            sigma: finite(phase.lines.sigma_at(j) * m),
+            sigma_signal,
+            runs_signal: phase.runs_signal,
+            part: phase.part,
+            baseline: self.baseline[i],
+            include: self.include[i],
+        }
+    }
+
+    /// Every point built, the chart kept.
+    pub fn points(&self) -> Vec<Point<K>> {
+        collect_indexed(self.len(), |i| self.point(i))
+    }
+
+    /// Every point built.
+    pub fn into_chart(self) -> ControlChart<K> {
+        let points = self.points();
+        ControlChart {
+            chart: self.chart,
+            points,
+            parts: self.parts,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Point `j` of a phase: its plotted value and 3-sigma limits (multiplied, NaN where they do
+/// not exist), and whether it lies outside them.
+#[inline]
+fn judged(value: &[f64], lines: &limits::Lines, m: f64, j: usize) -> (f64, f64, f64, bool) {
+    let value = finite(value[j] * m);
+    let [lcl, ucl] = lines.limits3(j);
+    let (lcl, ucl) = (finite(lcl * m), finite(ucl * m));
+    // NaN compares false: a missing value or limit signals nothing.
+    (value, lcl, ucl, value > ucl || value < lcl)
+}
+
 /// Computes the chart as `qic(x, y, n, chart = ..., return.data = TRUE)` does.
 pub fn qic<K: Ord + Clone + Send + Sync>(
     chart: Chart,
     rows: Rows<'_, K>,
     options: &Options,
 ) -> Result<ControlChart<K>, StatsError> {
-    validate_rows(chart, &rows)?;
-    let (keys, subgroups, mut values) = aggregate(chart, &rows);
+    qic_lazy(chart, &rows, options).map(LazyChart::into_chart)
+}
+
+/// `qic`, from rows held either way, with the points left to be built on demand.
+pub fn qic_lazy<'a, K: Ord + Clone + Send + Sync, R: Observations<K>>(
+    chart: Chart,
+    rows: &'a R,
+    options: &Options,
+) -> Result<LazyChart<'a, K>, StatsError> {
+    validate_rows(chart, rows)?;
+    let (keys, subgroups, mut values) = aggregate(chart, rows);
     let count = subgroups.len();
     let mut notes = Vec::new();
     let Layout {
@@ -319,13 +580,15 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
         include,
     } = layout(count, options, &mut notes)?;
 
-    let got_n = rows.n.is_some() || chart.is_proportion();
-    let mut points = Vec::new();
+    let got_n = rows.has_n() || chart.is_proportion();
+    let m = options.multiply;
+    let mut sigma_signal = Vec::new();
     let mut parts = Vec::new();
+    let mut computed = Vec::new();
     for (index, range) in phases.into_iter().enumerate() {
         let (part, start) = (index + 1, range.start);
         let mut phase = limits::Phase {
-            sub: &subgroups[range.clone()],
+            sub: subgroups.slice(range.clone()),
             value: if range.len() == count {
                 std::mem::take(&mut values) // one phase, the usual case: no copy
             } else {
@@ -334,12 +597,16 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             base: collect_indexed(range.len(), |j| baseline[start + j] && include[start + j]),
         };
         let lines = limits::compute(chart, &mut phase);
-        let runs = anhoej(
-            range
-                .clone()
-                .filter(|&i| include[i])
-                .map(|i| (phase.value[i - start], lines.cl)),
-        );
+        let runs = if include[range.clone()].iter().all(|&i| i) {
+            runs::anhoej_values(&phase.value, lines.cl)
+        } else {
+            anhoej(
+                range
+                    .clone()
+                    .filter(|&i| include[i])
+                    .map(|i| (phase.value[i - start], lines.cl)),
+            )
+        };
         let runs_signal = runs.signal && chart != Chart::Mr;
         if runs.n_useful == 0 {
             notes.push(format!(
@@ -347,58 +614,23 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             ));
         }
 
-        let m = options.multiply;
-        // Only finite quantities exist; every other one is stored as NaN.
-        let finite = |v: f64| if v.is_finite() { v } else { f64::NAN };
         let cl = finite(lines.cl * m);
-        // The plotted value, its limits, and whether it lies outside them.
-        let judged = |j: usize| {
-            let value = finite(phase.value[j] * m);
-            let [lcl, ucl, _, _] = lines.at(j);
-            let (lcl, ucl) = (finite(lcl * m), finite(ucl * m));
-            // NaN compares false: a missing value or limit signals nothing.
-            (value, lcl, ucl, value > ucl || value < lcl)
-        };
-        // The summary reads the limits rather than the built points, a sixth of the memory.
+        // Each point's sigma signal, on every core for a long phase; then the summary's means
+        // of the limits, summed in order (as qicharts2 does, and so to the same last bit).
+        let outside = collect_indexed(range.len(), |j| judged(&phase.value, &lines, m, j).3);
+        let sigma_signals = outside.iter().filter(|&&o| o).count();
+        if sigma_signal.is_empty() {
+            sigma_signal = outside; // one phase, the usual case: no copy
+        } else {
+            sigma_signal.extend(outside);
+        }
         let (mut cl_mean, mut lcl_mean, mut ucl_mean) =
             (Mean::default(), Mean::default(), Mean::default());
-        let mut sigma_signals = 0;
         for j in 0..range.len() {
-            let (_, lcl, ucl, outside) = judged(j);
+            let [lcl, ucl] = lines.limits3(j);
             cl_mean.add(exists(cl));
-            lcl_mean.add(exists(lcl));
-            ucl_mean.add(exists(ucl));
-            sigma_signals += usize::from(outside);
-        }
-        let point = |i: usize| {
-            let j = i - start;
-            let (value, lcl, ucl, sigma_signal) = judged(j);
-            let limits = lines.at(j);
-            let s = &subgroups[i];
-            Point {
-                x: keys[i].clone(),
-                y: finite(s.y_sum),
-                n: if got_n { finite(s.n) } else { f64::NAN },
-                size: s.y_len,
-                value,
-                cl,
-                lcl,
-                ucl,
-                lcl_95: finite(limits[2] * m),
-                ucl_95: finite(limits[3] * m),
-                sigma: finite(lines.sigma_at(j) * m),
-                sigma_signal,
-                runs_signal,
-                part,
-                baseline: baseline[i],
-                include: include[i],
-            }
-        };
-        let built = collect_indexed(range.len(), |j| point(start + j));
-        if points.is_empty() {
-            points = built; // one phase, the usual case: no copy
-        } else {
-            points.extend(built);
+            lcl_mean.add(exists(finite(lcl * m)));
+            ucl_mean.add(exists(finite(ucl * m)));
         }
         if lcl_mean.count == 0 && ucl_mean.count == 0 && chart != Chart::Run {
             notes.push(format!(
@@ -417,10 +649,25 @@ pub fn qic<K: Ord + Clone + Send + Sync>(
             alcl: lcl_mean.value(),
             aucl: ucl_mean.value(),
         });
+        computed.push(PhaseOut {
+            range,
+            part,
+            value: phase.value,
+            lines,
+            cl,
+            runs_signal,
+        });
     }
-    Ok(ControlChart {
+    Ok(LazyChart {
         chart,
-        points,
+        keys,
+        subgroups,
+        phases: computed,
+        baseline,
+        include,
+        sigma_signal,
+        multiply: m,
+        got_n,
         parts,
         notes,
     })
@@ -447,7 +694,7 @@ impl Mean {
 }
 
 /// Rejects what no chart can be computed from, naming the row (1-based) and field.
-fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsError> {
+fn validate_rows<K: Sync>(chart: Chart, rows: &impl Observations<K>) -> Result<(), StatsError> {
     let bad = |row: usize, field: &'static str, reason: String| {
         Err(StatsError::InvalidObservation {
             row: row + 1,
@@ -455,16 +702,17 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
             reason,
         })
     };
-    if rows.x.is_empty() {
+    let len = rows.x().len();
+    if len == 0 {
         return Err(StatsError::invalid("rows", "there are no rows to chart"));
     }
-    if rows.x.len() != rows.y.len() || rows.n.is_some_and(|n| n.len() != rows.y.len()) {
+    if !rows.lengths_agree() {
         return Err(StatsError::invalid(
             "rows",
             "x, y and n must have one value per row",
         ));
     }
-    if chart.needs_denominator() && !chart.is_proportion() && rows.n.is_none() {
+    if chart.needs_denominator() && !chart.is_proportion() && !rows.has_n() {
         return Err(StatsError::invalid(
             "n",
             format!(
@@ -473,24 +721,32 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
             ),
         ));
     }
+    // What the chart asks of each row, decided once rather than per row.
+    let (counts, times, proportion) = (chart.counts(), chart == Chart::T, chart.is_proportion());
+    let (has_n, needs_n) = (rows.has_n(), chart.needs_denominator());
     let check = |row: usize| {
-        let y = rows.y[row];
-        let n = rows.n.and_then(|n| n[row]);
+        let y = rows.y(row);
         if let Some(y) = y {
-            if !y.is_finite() {
-                return bad(row, "y", format!("{y} is not a finite number"));
-            }
-            if chart.counts() && y < 0.0 {
-                return bad(row, "y", format!("a count cannot be negative ({y})"));
-            }
-            if chart == Chart::T && y <= 0.0 {
-                return bad(
-                    row,
-                    "y",
-                    format!("time between events must be greater than zero ({y})"),
-                );
-            }
-            if chart.is_proportion() && rows.n.is_none() && y > 1.0 {
+            // One test for the usual case: a finite count, non-negative and positive where the
+            // chart needs it; the reason is worked out only for a bad value.
+            let fine = y.is_finite()
+                && !(counts && y < 0.0)
+                && !(times && y <= 0.0)
+                && !(proportion && !has_n && y > 1.0);
+            if !fine {
+                if !y.is_finite() {
+                    return bad(row, "y", format!("{y} is not a finite number"));
+                }
+                if counts && y < 0.0 {
+                    return bad(row, "y", format!("a count cannot be negative ({y})"));
+                }
+                if times && y <= 0.0 {
+                    return bad(
+                        row,
+                        "y",
+                        format!("time between events must be greater than zero ({y})"),
+                    );
+                }
                 return bad(
                     row,
                     "y",
@@ -500,7 +756,10 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
                 );
             }
         }
-        if let Some(n) = n {
+        if !has_n {
+            return Ok(());
+        }
+        if let Some(n) = rows.n(row) {
             if !n.is_finite() || n < 0.0 {
                 return bad(
                     row,
@@ -508,10 +767,10 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
                     format!("a denominator must be a non-negative number ({n})"),
                 );
             }
-            if chart.needs_denominator() && n == 0.0 {
+            if needs_n && n == 0.0 {
                 return bad(row, "n", "zero denominator".to_string());
             }
-            if chart.is_proportion() && y.is_some_and(|y| y > n) {
+            if proportion && y.is_some_and(|y| y > n) {
                 return bad(
                     row,
                     "y",
@@ -525,43 +784,66 @@ fn validate_rows<K: Sync>(chart: Chart, rows: &Rows<'_, K>) -> Result<(), StatsE
         Ok(())
     };
     // The first bad row in file order is the one reported, however the rows are checked.
-    if rows.y.len() >= PARALLEL_POINTS {
-        (0..rows.y.len())
+    if len >= PARALLEL_POINTS {
+        (0..len)
             .into_par_iter()
             .map(check)
             .find_first(Result::is_err)
             .unwrap_or(Ok(()))
     } else {
-        (0..rows.y.len()).try_for_each(check)
+        (0..len).try_for_each(check)
     }
 }
 
 /// Groups rows by x in x order (qic() splits by x) and summarises each subgroup; with each
 /// subgroup's plotted statistic, apart, so that a phase can take it over without a copy.
-fn aggregate<K: Ord + Clone + Send + Sync>(
+fn aggregate<'a, K: Ord + Clone + Send + Sync>(
     chart: Chart,
-    rows: &Rows<'_, K>,
-) -> (Vec<K>, Vec<Subgroup>, Vec<f64>) {
+    rows: &'a impl Observations<K>,
+) -> (Cow<'a, [K]>, Subgroups<'a>, Vec<f64>) {
     // Without denominators a P chart's rows are Bernoulli trials: the subgroup size is the
     // number of rows with a y.
-    let got_n = rows.n.is_some() || chart.is_proportion();
-    let (sorted, distinct) = rows.x.windows(2).fold((true, true), |(s, d), w| {
+    let got_n = rows.has_n() || chart.is_proportion();
+    let x = rows.x();
+    let (sorted, distinct) = x.windows(2).fold((true, true), |(s, d), w| {
         (s && w[0] <= w[1], d && w[0] != w[1])
     });
-    // A row a subgroup, already in order (a long series of single counts): every subgroup is
-    // summarised on its own, on every core.
-    if sorted && distinct && rows.x.len() >= PARALLEL_POINTS {
-        let (subgroups, values) = (0..rows.x.len())
-            .into_par_iter()
-            .map(|r| summarise(rows, got_n, r..r + 1))
-            .unzip();
-        return (rows.x.to_vec(), subgroups, values);
+    // A row a subgroup, already in order (a long series of single counts): the keys are the
+    // rows' own, each subgroup is summarised from its row when read, and only the plotted
+    // values are stored, worked out on every core.
+    if sorted && distinct && x.len() >= PARALLEL_POINTS {
+        let one = |r: usize| single_row(rows, got_n, r);
+        let values = collect_indexed(x.len(), |r| one(r).1);
+        // Every row complete and no -0 (which the sum from zero turns into 0): the sums are
+        // the rows' own y and n, bit for bit.
+        let same = |v: f64| !v.is_nan() && v.to_bits() != (-0.0f64).to_bits();
+        let borrowed = rows.columns().filter(|(y, n)| {
+            n.is_some() == got_n
+                && (0..x.len())
+                    .into_par_iter()
+                    .all(|r| same(y[r]) && n.is_none_or(|n| same(n[r])))
+        });
+        let subgroups = match borrowed {
+            Some((y, n)) => Subgroups::Single {
+                y_sum: Cow::Borrowed(y),
+                n: Cow::Borrowed(n.unwrap_or(&[])),
+            },
+            None => Subgroups::Single {
+                y_sum: Cow::Owned(collect_indexed(x.len(), |r| one(r).0.y_sum)),
+                n: Cow::Owned(if got_n {
+                    collect_indexed(x.len(), |r| one(r).0.n)
+                } else {
+                    Vec::new()
+                }),
+            },
+        };
+        return (Cow::Borrowed(x), subgroups, values);
     }
     let order = if sorted {
-        Order::Identity(rows.x.len())
+        Order::Identity(x.len())
     } else {
-        let mut order: Vec<usize> = (0..rows.x.len()).collect();
-        order.sort_by(|&a, &b| rows.x[a].cmp(&rows.x[b]));
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        order.sort_by(|&a, &b| x[a].cmp(&x[b]));
         Order::Sorted(order)
     };
     // At most one subgroup a row; capacity never written to costs no memory.
@@ -570,9 +852,9 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
     let mut values = Vec::with_capacity(order.len());
     let mut i = 0;
     while i < order.len() {
-        let key = &rows.x[order.row(i)];
+        let key = &x[order.row(i)];
         let mut j = i + 1;
-        while j < order.len() && rows.x[order.row(j)] == *key {
+        while j < order.len() && x[order.row(j)] == *key {
             j += 1;
         }
         let (subgroup, value) = summarise(rows, got_n, (i..j).map(|k| order.row(k)));
@@ -581,22 +863,19 @@ fn aggregate<K: Ord + Clone + Send + Sync>(
         values.push(value);
         i = j;
     }
-    (keys, subgroups, values)
+    (Cow::Owned(keys), Subgroups::Built(subgroups), values)
 }
 
 /// The summary of one subgroup, the rows `members`, and its plotted statistic.
 fn summarise<K>(
-    rows: &Rows<'_, K>,
+    rows: &impl Observations<K>,
     got_n: bool,
     members: impl Iterator<Item = usize> + Clone,
 ) -> (Subgroup, f64) {
     // qic() drops y and n together when either is missing (complete.cases).
     let complete = |r: usize| -> Option<(f64, f64)> {
-        let n = match rows.n {
-            Some(n) => n[r]?,
-            None => 1.0,
-        };
-        Some((rows.y[r]?, n))
+        let n = if rows.has_n() { rows.n(r)? } else { 1.0 };
+        Some((rows.y(r)?, n))
     };
     let (mut sum, mut len, mut n_sum, mut rows_in) = (0.0, 0usize, 0.0, 0usize);
     for r in members.clone() {
@@ -629,6 +908,29 @@ fn summarise<K>(
         y_sd: sd,
         n: if got_n { n_sum } else { f64::NAN },
     };
+    (subgroup, if got_n { sum / n_sum } else { mean })
+}
+
+/// `summarise` of the subgroup of row `r` alone, worked out directly.
+#[inline]
+fn single_row<K>(rows: &impl Observations<K>, got_n: bool, r: usize) -> (Subgroup, f64) {
+    let complete = match (rows.y(r), if rows.has_n() { rows.n(r) } else { Some(1.0) }) {
+        (Some(y), Some(n)) => Some((y, n)),
+        _ => None,
+    };
+    // As summarise's sums from zero: 0.0 + y (which turns -0 into 0).
+    let (y_sum, y_len, n_sum) = match complete {
+        Some((y, n)) => (0.0 + y, 1, 0.0 + n),
+        None => (f64::NAN, 0, 0.0),
+    };
+    let sum = if y_len == 1 { y_sum } else { 0.0 };
+    let subgroup = Subgroup {
+        y_sum,
+        y_len,
+        y_sd: f64::NAN,
+        n: if got_n { n_sum } else { f64::NAN },
+    };
+    let mean = if y_len == 1 { sum / 1.0 } else { f64::NAN };
     (subgroup, if got_n { sum / n_sum } else { mean })
 }
 
@@ -714,12 +1016,14 @@ fn layout(count: usize, options: &Options, notes: &mut Vec<String>) -> Result<La
         .chain(std::iter::once(count))
         .collect();
     let phases = bounds.windows(2).map(|b| b[0]..b[1]).collect();
-    let baseline = (1..=count)
-        .map(|xx| freeze.is_none_or(|f| xx <= f))
-        .collect();
-    let include = (1..=count)
-        .map(|xx| !options.exclude.contains(&xx))
-        .collect();
+    let mut baseline = vec![true; count];
+    if let Some(f) = freeze {
+        baseline.iter_mut().skip(f).for_each(|b| *b = false);
+    }
+    let mut include = vec![true; count];
+    for &xx in &options.exclude {
+        include[xx - 1] = false; // 1 ≤ xx ≤ count, checked above
+    }
     Ok(Layout {
         phases,
         baseline,

@@ -3,7 +3,7 @@
 //! 1956) and Nelson's eight rules (Nelson 1984, J Qual Technol 16:237). Each rule is flagged on
 //! the point that completes its pattern; patterns do not cross phases or excluded points.
 
-use super::{Chart, ControlChart};
+use super::{Chart, ControlChart, Point};
 use crate::StatsError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,23 @@ pub fn rule_violations<K>(
     chart: &ControlChart<K>,
     set: RuleSet,
 ) -> Result<Vec<Vec<u8>>, StatsError> {
+    rule_violations_in(chart.chart, &chart.points, set)
+}
+
+/// `rule_violations` of the points of a chart of type `kind`.
+pub fn rule_violations_in<K>(
+    kind: Chart,
+    points: &[Point<K>],
+    set: RuleSet,
+) -> Result<Vec<Vec<u8>>, StatsError> {
+    struct View<'a, K> {
+        chart: Chart,
+        points: &'a [Point<K>],
+    }
+    let chart = View {
+        chart: kind,
+        points,
+    };
     if matches!(chart.chart, Chart::Run | Chart::Mr | Chart::T | Chart::G) {
         return Err(StatsError::invalid(
             "rules",

@@ -23,45 +23,77 @@ pub struct RunsAnalysis {
 /// or centre, and points exactly on the centre line, are not useful: they neither extend nor
 /// break a run.
 pub fn anhoej(points: impl IntoIterator<Item = (f64, f64)>) -> RunsAnalysis {
-    let mut analysis = RunsAnalysis::default();
-    let mut side = 0.0;
-    let (mut run, mut longest, mut crossings) = (0usize, 0usize, 0usize);
+    let mut runs = Runs::default();
+    let mut n_obs = 0;
     for (value, cl) in points {
-        analysis.n_obs += 1;
-        let difference = value - cl;
+        n_obs += 1;
+        runs.add(value - cl);
+    }
+    runs.analysis(n_obs)
+}
+
+/// `anhoej` of `values` against one centre line `cl`, in one pass over the array.
+pub fn anhoej_values(values: &[f64], cl: f64) -> RunsAnalysis {
+    let mut runs = Runs::default();
+    for &value in values {
+        runs.add(value - cl);
+    }
+    runs.analysis(values.len())
+}
+
+/// The runs so far: side of the current run (+1, -1, 0 before any), its length, the longest,
+/// crossings and useful points.
+#[derive(Default)]
+struct Runs {
+    side: i8,
+    run: usize,
+    longest: usize,
+    crossings: usize,
+    useful: usize,
+}
+
+impl Runs {
+    #[inline]
+    fn add(&mut self, difference: f64) {
         // NaN compares false both ways, so missing values fall out here with the ties.
         let this = if difference > 0.0 {
-            1.0
+            1
         } else if difference < 0.0 {
-            -1.0
+            -1
         } else {
-            continue;
+            return;
         };
-        analysis.n_useful += 1;
-        if this == side {
-            run += 1;
+        self.useful += 1;
+        if this == self.side {
+            self.run += 1;
         } else {
-            if side != 0.0 {
-                crossings += 1;
-            }
-            side = this;
-            run = 1;
+            self.crossings += usize::from(self.side != 0);
+            self.side = this;
+            self.run = 1;
         }
-        longest = longest.max(run);
+        self.longest = self.longest.max(self.run);
     }
-    let n = analysis.n_useful;
-    if n == 0 {
-        return analysis;
-    }
-    let longest_run_max = longest_run_limit(n);
-    let crossings_min = crossings_limit(n);
-    RunsAnalysis {
-        longest_run: Some(longest),
-        longest_run_max: Some(longest_run_max),
-        n_crossings: Some(crossings),
-        n_crossings_min: Some(crossings_min),
-        signal: longest > longest_run_max || crossings < crossings_min,
-        ..analysis
+
+    fn analysis(&self, n_obs: usize) -> RunsAnalysis {
+        let n = self.useful;
+        let analysis = RunsAnalysis {
+            n_obs,
+            n_useful: n,
+            ..RunsAnalysis::default()
+        };
+        if n == 0 {
+            return analysis;
+        }
+        let longest_run_max = longest_run_limit(n);
+        let crossings_min = crossings_limit(n);
+        RunsAnalysis {
+            longest_run: Some(self.longest),
+            longest_run_max: Some(longest_run_max),
+            n_crossings: Some(self.crossings),
+            n_crossings_min: Some(crossings_min),
+            signal: self.longest > longest_run_max || self.crossings < crossings_min,
+            ..analysis
+        }
     }
 }
 
@@ -162,6 +194,17 @@ mod tests {
         assert_eq!(a.n_useful, 3);
         assert_eq!(a.longest_run, Some(2));
         assert_eq!(a.n_crossings, Some(1));
+    }
+
+    #[test]
+    fn the_array_pass_equals_the_pairs_pass() {
+        let values = [1.0, 0.0, 2.0, f64::NAN, -1.0, -3.0, 0.5, 0.5, 0.5, -0.1];
+        let pairs = anhoej(values.iter().map(|&v| (v, 0.25)));
+        assert_eq!(anhoej_values(&values, 0.25), pairs);
+        // 0.0 lies below 0.25 and counts; the NaN does not.
+        assert_eq!((pairs.n_obs, pairs.n_useful), (10, 9));
+        assert_eq!(pairs.n_crossings, Some(5));
+        assert_eq!(pairs.longest_run, Some(3));
     }
 
     #[test]

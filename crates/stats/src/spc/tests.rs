@@ -515,3 +515,86 @@ fn the_first_bad_row_of_a_long_series_is_the_one_reported() {
         other => panic!("expected a bad row, got {other:?}"),
     }
 }
+
+#[test]
+fn a_one_row_subgroup_worked_out_directly_equals_the_general_summary() {
+    let y = [Some(3.0), None, Some(-0.0), Some(0.0), Some(7.5), None];
+    let n = [Some(10.0), Some(4.0), Some(5.0), None, Some(-0.0), None];
+    let x: Vec<u32> = (0..y.len() as u32).collect();
+    let bits =
+        |(s, v): (Subgroup, f64)| [s.y_sum, s.y_sd, s.n, v, s.y_len as f64].map(f64::to_bits);
+    for with_n in [true, false] {
+        let rows = Rows {
+            x: &x,
+            y: &y,
+            n: with_n.then_some(&n[..]),
+        };
+        for got_n in [true, false] {
+            for r in 0..y.len() {
+                assert_eq!(
+                    bits(single_row(&rows, got_n, r)),
+                    bits(summarise(&rows, got_n, r..r + 1)),
+                    "row {r}, n column {with_n}, got_n {got_n}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_long_series_from_columns_equals_the_same_series_from_rows() {
+    // One row a subgroup, in order, long enough for the column path; complete rows (the sums
+    // are the columns themselves) and then rows with a missing value and a -0.
+    let len = PARALLEL_POINTS + 10;
+    let x: Vec<u32> = (0..len as u32).collect();
+    let mut rng = Seeded(7);
+    let n: Vec<f64> = (0..len).map(|_| 20.0 + rng.below(100) as f64).collect();
+    let y: Vec<f64> = n.iter().map(|&n| (n * 0.2 * rng.next()).floor()).collect();
+    for (y, n) in [
+        (y.clone(), n.clone()),
+        (
+            y.iter()
+                .enumerate()
+                .map(|(i, &v)| match i {
+                    3 => f64::NAN,
+                    5 => -0.0,
+                    _ => v,
+                })
+                .collect(),
+            n.clone(),
+        ),
+    ] {
+        let options = Options::default();
+        let from_columns = qic_lazy(
+            Chart::P,
+            &Columns {
+                x: &x,
+                y: &y,
+                n: Some(&n),
+            },
+            &options,
+        )
+        .unwrap()
+        .into_chart();
+        let (oy, on): (Vec<Option<f64>>, Vec<Option<f64>>) = y
+            .iter()
+            .zip(&n)
+            .map(|(&y, &n)| ((!y.is_nan()).then_some(y), Some(n)))
+            .unzip();
+        let from_rows = qic(
+            Chart::P,
+            Rows {
+                x: &x,
+                y: &oy,
+                n: Some(&on),
+            },
+            &options,
+        )
+        .unwrap();
+        assert_eq!(from_columns, from_rows);
+        assert_eq!(
+            from_columns.points[5].y().map(f64::to_bits),
+            from_rows.points[5].y().map(f64::to_bits)
+        );
+    }
+}
