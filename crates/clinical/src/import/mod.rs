@@ -395,8 +395,7 @@ pub async fn drive(
     summary.skipped = reader.skipped();
     let refused = summary.rejected_total() > 0 && !options.skip_invalid;
     if refused {
-        let Writer { tx, .. } = writer;
-        tx.rollback().await?;
+        writer.abandon().await?.rollback().await?;
         summary.seconds = started.elapsed().as_secs_f64();
         summary.run_id =
             Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);
