@@ -1121,16 +1121,19 @@ impl Writer {
 
     /// Builds the indexes dropped for the bulk load.
     async fn build_deferred_indexes(&mut self) -> Result<()> {
-        let deferred = std::mem::take(&mut self.deferred_indexes);
-        for (_, create) in &deferred {
-            sqlx::query(sqlx::AssertSqlSafe(create.clone()))
+        for (_, create) in std::mem::take(&mut self.deferred_indexes) {
+            sqlx::query(sqlx::AssertSqlSafe(create))
                 .execute(&mut *self.tx)
                 .await?;
         }
-        // PostgreSQL learns the size of a table from an index build but nothing of its columns,
-        // and then plans the principal-diagnosis and outcome queries badly (an ordered scan of
-        // every condition per encounter). Statistics of the freshly loaded tables avoid that.
-        if !deferred.is_empty() && self.backend == Backend::Postgres {
+        Ok(())
+    }
+
+    /// PostgreSQL learns the size of a table from an index build but nothing of its columns,
+    /// and then plans the queries that follow a first load badly (an ordered scan of every
+    /// condition per encounter). Statistics of the freshly loaded tables avoid that.
+    async fn analyze_bulk_load(&mut self) -> Result<()> {
+        if !self.deferred_indexes.is_empty() && self.backend == Backend::Postgres {
             sqlx::query(
                 "ANALYZE patients, clinical_practitioners, encounters, conditions, procedures",
             )
@@ -1176,8 +1179,7 @@ impl Writer {
             }
         };
         self.flush().await?;
-        self.build_deferred_indexes().await?;
-        lap("indexes built");
+        self.analyze_bulk_load().await?;
         let mut stale: Vec<i64> = self.stale.drain().collect();
         stale.sort_unstable();
         let mut batch = Batch::new(self.backend, "clinical_stale_patients", &["patient_id"]);
@@ -1213,6 +1215,10 @@ impl Writer {
         .execute(&mut *self.tx)
         .await?;
         lap("principal diagnoses set");
+        // After the update above, which rewrites every encounter row of a first load: built
+        // now, the indexes take each row once.
+        self.build_deferred_indexes().await?;
+        lap("indexes built");
         let recomputed = crate::outcomes::recompute_stale(&mut self.tx, self.backend).await?;
         lap("outcomes recomputed");
         self.restore_cache().await?;
