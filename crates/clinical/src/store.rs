@@ -376,7 +376,7 @@ pub struct Writer {
 /// SQLite page cache for an import's connection (KiB; the default is 2 MB): the unique
 /// (source system, id) indexes take keys in random order, and a cache that holds them saves
 /// most of the page reads and writes of a large import. A ceiling, not an allocation.
-const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+const IMPORT_CACHE_KIB: i64 = 128 * 1024;
 /// What the connection goes back to the pool with (SQLite's default).
 const DEFAULT_CACHE_KIB: i64 = 2_000;
 
