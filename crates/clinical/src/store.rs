@@ -449,12 +449,13 @@ impl Writer {
             // instead of updating them row by row (DDL is transactional on both databases, so a
             // refused import leaves them as they were).
             if max == 0 {
-                let none: Option<i64> =
-                    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} LIMIT 1")))
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .map(|r| r.try_get(0))
-                        .transpose()?;
+                let none: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT id FROM {table} LIMIT 1"
+                )))
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
                 if none.is_none() {
                     for (name, create) in secondary_indexes(&mut tx, backend, table).await? {
                         sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
@@ -1238,7 +1239,13 @@ mod tests {
 
     #[test]
     fn json_strings_read_back_as_written() {
-        for text in ["plain", "quote \" and \\ slash", "tab\tnew\nline\r", "\u{1}ctl", "é ünï 漢"] {
+        for text in [
+            "plain",
+            "quote \" and \\ slash",
+            "tab\tnew\nline\r",
+            "\u{1}ctl",
+            "é ünï 漢",
+        ] {
             let mut out = String::new();
             json_string(&mut out, text);
             let back: String = serde_json::from_str(&out).unwrap();

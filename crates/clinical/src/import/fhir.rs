@@ -281,7 +281,8 @@ struct BillingR {
 }
 
 /// The C4BB supporting-information category of the MS-DRG.
-const C4BB_SUPPORTING_INFO: &str = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfoType";
+const C4BB_SUPPORTING_INFO: &str =
+    "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfoType";
 
 /// What the claims and explanations of benefit of an import say about one encounter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -402,7 +403,11 @@ fn map_billing(json: &str, urls: Option<&FullUrls>) -> std::result::Result<Billi
         .insurer
         .as_ref()
         .and_then(|i| nonblank(&i.display))
-        .or_else(|| focal.and_then(|i| i.coverage.as_ref()).and_then(|c| nonblank(&c.display)));
+        .or_else(|| {
+            focal
+                .and_then(|i| i.coverage.as_ref())
+                .and_then(|c| nonblank(&c.display))
+        });
     match (&r.total, eob) {
         (None, _) => {}
         (Some(total), false) => {
@@ -414,10 +419,11 @@ fn map_billing(json: &str, urls: Option<&FullUrls>) -> std::result::Result<Billi
             let totals: Vec<EobTotal> = serde_json::from_value(total.clone())
                 .map_err(|e| refuse("total", format!("is not a list of totals ({e})")))?;
             for t in &totals {
-                let submitted = t
-                    .category
-                    .as_ref()
-                    .is_some_and(|c| c.coding.iter().any(|c| c.code.as_deref() == Some("submitted")));
+                let submitted = t.category.as_ref().is_some_and(|c| {
+                    c.coding
+                        .iter()
+                        .any(|c| c.code.as_deref() == Some("submitted"))
+                });
                 if submitted {
                     add(&mut out.charges, money(&t.amount, "total.amount")?);
                 }
@@ -431,7 +437,9 @@ fn map_billing(json: &str, urls: Option<&FullUrls>) -> std::result::Result<Billi
         let drg_category = info.category.as_ref().is_some_and(|c| {
             c.coding.iter().any(|c| {
                 c.code.as_deref() == Some("drg")
-                    && c.system.as_deref().is_none_or(|s| s == C4BB_SUPPORTING_INFO)
+                    && c.system
+                        .as_deref()
+                        .is_none_or(|s| s == C4BB_SUPPORTING_INFO)
             })
         });
         if !drg_category {
@@ -1309,7 +1317,10 @@ impl FhirReader {
         let mut lines = match files::open(&path) {
             Ok(input) => Lines::new(input),
             Err(e) => {
-                problems.push((None, self.problem(file, 1, "file", format!("cannot open: {e}"))));
+                problems.push((
+                    None,
+                    self.problem(file, 1, "file", format!("cannot open: {e}")),
+                ));
                 return;
             }
         };

@@ -700,7 +700,10 @@ async fn a_synthea_style_export_imports_through_urn_uuids_and_conditional_refere
     }
 }
 
-async fn billing(t: &TestDb, encounter: &str) -> (Option<String>, Option<i64>, Option<i64>, Option<String>) {
+async fn billing(
+    t: &TestDb,
+    encounter: &str,
+) -> (Option<String>, Option<i64>, Option<i64>, Option<String>) {
     let row = sqlx::query(
         "SELECT payer, cost_cents, charges_cents, ms_drg FROM encounters WHERE source_id = $1",
     )
@@ -733,14 +736,24 @@ async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
         // through its Claim, gives the payer and what was paid; the DRG stays the Encounter's.
         assert_eq!(
             billing(&t, "e1").await,
-            (some("Medicare Part A"), Some(963_654), Some(1_214_617), some("291")),
+            (
+                some("Medicare Part A"),
+                Some(963_654),
+                Some(1_214_617),
+                some("291")
+            ),
             "{}",
             t.name
         );
         // No Claim: the EOB's submitted total is the charges.
         assert_eq!(
             billing(&t, "e3").await,
-            (some("Blue Cross"), Some(1_500_000), Some(2_000_000), some("343")),
+            (
+                some("Blue Cross"),
+                Some(1_500_000),
+                Some(2_000_000),
+                some("343")
+            ),
             "{}",
             t.name
         );
@@ -752,7 +765,12 @@ async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
             "{}",
             t.name
         );
-        assert_eq!(billing(&t, "e2").await, (None, None, None, some("291")), "{}", t.name);
+        assert_eq!(
+            billing(&t, "e2").await,
+            (None, None, None, some("291")),
+            "{}",
+            t.name
+        );
 
         let again = import(&t, std::slice::from_ref(&dir)).await.unwrap();
         assert_eq!(
@@ -770,8 +788,11 @@ async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
                 r#"{"resourceType":"ExplanationOfBenefit","id":"eob-2","item":[{"encounter":[{"reference":"Encounter/e2"}]}],"payment":{"amount":{"value":"ten"}}}"#,
             ],
         );
-        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, &t.name);
-        let file = dir.join("ExplanationOfBenefit.ndjson").display().to_string();
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        let file = dir
+            .join("ExplanationOfBenefit.ndjson")
+            .display()
+            .to_string();
         assert_eq!(problems.len(), 2, "{}: {problems:?}", t.name);
         assert_eq!(
             problems[0],
@@ -785,7 +806,12 @@ async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
             t.name,
             problems[1]
         );
-        assert_eq!(billing(&t, "e4").await, (None, None, None, some("847")), "{}", t.name);
+        assert_eq!(
+            billing(&t, "e4").await,
+            (None, None, None, some("847")),
+            "{}",
+            t.name
+        );
     }
 }
 
