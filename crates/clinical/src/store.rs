@@ -42,8 +42,10 @@ impl From<&str> for Val {
     }
 }
 
-/// Bound parameters per batched statement.
+/// Bound parameters per batched statement (SQLite).
 const PARAMETERS: usize = 4_000;
+/// Rows per statement on PostgreSQL, where a batch is one JSON parameter.
+const POSTGRES_ROWS: usize = 5_000;
 
 /// Multi-row `INSERT`s: one statement per many rows is what makes a large import fast on both
 /// databases. Identifiers in the statement are the caller's constants.
@@ -62,7 +64,10 @@ impl Batch {
             table,
             columns,
             rows: Vec::new(),
-            per_statement: (PARAMETERS / columns.len()).clamp(1, 500),
+            per_statement: match backend {
+                Backend::Sqlite => (PARAMETERS / columns.len()).clamp(1, 500),
+                Backend::Postgres => POSTGRES_ROWS,
+            },
         }
     }
 
@@ -78,6 +83,9 @@ impl Batch {
     pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
         if self.rows.is_empty() {
             return Ok(());
+        }
+        if self.backend == Backend::Postgres {
+            return self.flush_json(tx).await;
         }
         let width = self.columns.len();
         let mut sql = format!(
@@ -113,6 +121,77 @@ impl Batch {
         query.execute(&mut **tx).await?;
         Ok(())
     }
+}
+
+impl Batch {
+    /// PostgreSQL: the rows go as one JSON parameter that the server unpacks with
+    /// `json_to_recordset`: thousands of bound parameters cost more to send and plan than
+    /// one document to parse (and sqlx's `Any` driver cannot bind arrays for `UNNEST` or
+    /// `COPY`).
+    async fn flush_json(&mut self, tx: &mut Tx) -> Result<()> {
+        use std::fmt::Write as _;
+        let mut types = String::new();
+        let mut names = String::new();
+        for (c, value) in self.rows[0].iter().enumerate() {
+            let ty = match value {
+                Val::Int(_) => "BIGINT",
+                Val::Text(_) => "TEXT",
+            };
+            let sep = if c > 0 { ", " } else { "" };
+            let _ = write!(types, "{sep}c{c} {ty}");
+            let _ = write!(names, "{sep}c{c}");
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT {names} FROM json_to_recordset(CAST($1 AS JSON)) AS x({types})",
+            self.table,
+            self.columns.join(", "),
+        );
+        let mut json = String::with_capacity(self.rows.len() * 64 * self.columns.len().min(8));
+        json.push('[');
+        for (r, row) in self.rows.drain(..).enumerate() {
+            json.push_str(if r == 0 { "{" } else { ",{" });
+            for (c, value) in row.into_iter().enumerate() {
+                if c > 0 {
+                    json.push(',');
+                }
+                let _ = write!(json, "\"c{c}\":");
+                match value {
+                    Val::Int(Some(v)) => {
+                        let _ = write!(json, "{v}");
+                    }
+                    Val::Int(None) | Val::Text(None) => json.push_str("null"),
+                    Val::Text(Some(v)) => json_string(&mut json, &v),
+                }
+            }
+            json.push('}');
+        }
+        json.push(']');
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Appends `text` as a JSON string.
+fn json_string(out: &mut String, text: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// What writing one record did.
@@ -289,6 +368,40 @@ pub struct Writer {
     batches: HashMap<Kind, Batch>,
     stale: HashSet<i64>,
     pub counts: HashMap<Kind, Counts>,
+    /// Secondary indexes of tables that were empty when the import began, dropped for the
+    /// bulk load and built again (name, `CREATE INDEX …`) before the outcomes are computed.
+    deferred_indexes: Vec<(String, String)>,
+}
+
+/// SQLite page cache for an import's connection (KiB; the default is 2 MB): the unique
+/// (source system, id) indexes take keys in random order, and a cache that holds them saves
+/// most of the page reads and writes of a large import. A ceiling, not an allocation.
+const IMPORT_CACHE_KIB: i64 = 128 * 1024;
+/// What the connection goes back to the pool with (SQLite's default).
+const DEFAULT_CACHE_KIB: i64 = 2_000;
+
+/// The secondary indexes of `table` (not those behind its primary key or unique constraints),
+/// as (name, definition).
+async fn secondary_indexes(
+    tx: &mut Tx,
+    backend: Backend,
+    table: &str,
+) -> Result<Vec<(String, String)>> {
+    let sql = match backend {
+        // Indexes behind constraints have no SQL text in sqlite_master.
+        Backend::Sqlite => {
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT CAST(indexname AS TEXT), indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 \
+             AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname"
+        }
+    };
+    let mut out = Vec::new();
+    for row in sqlx::query(sql).bind(table).fetch_all(&mut **tx).await? {
+        out.push((row.try_get(0)?, row.try_get(1)?));
+    }
+    Ok(out)
 }
 
 impl Writer {
@@ -297,6 +410,14 @@ impl Writer {
         let mut known = HashMap::new();
         let mut next_id = HashMap::new();
         let mut batches = HashMap::new();
+        let mut deferred_indexes = Vec::new();
+        if backend == Backend::Sqlite {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA cache_size = -{IMPORT_CACHE_KIB}"
+            )))
+            .execute(&mut *tx)
+            .await?;
+        }
         for kind in Kind::ALL {
             let Some(table) = table(kind) else { continue };
             let sql =
@@ -324,6 +445,26 @@ impl Writer {
             .try_get(0)?;
             next_id.insert(kind, max + 1);
             batches.insert(kind, Batch::new(backend, table, columns(kind)));
+            // A first load into an empty table: build its secondary indexes once at the end
+            // instead of updating them row by row (DDL is transactional on both databases, so a
+            // refused import leaves them as they were).
+            if max == 0 {
+                let none: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT id FROM {table} LIMIT 1"
+                )))
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+                if none.is_none() {
+                    for (name, create) in secondary_indexes(&mut tx, backend, table).await? {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
+                            .execute(&mut *tx)
+                            .await?;
+                        deferred_indexes.push((name, create));
+                    }
+                }
+            }
         }
         let mut targets = HashMap::new();
         let rows = sqlx::query(
@@ -382,6 +523,7 @@ impl Writer {
             batches,
             stale: HashSet::new(),
             counts: HashMap::new(),
+            deferred_indexes,
         })
     }
 
@@ -978,6 +1120,47 @@ impl Writer {
         Ok(())
     }
 
+    /// Builds the indexes dropped for the bulk load.
+    async fn build_deferred_indexes(&mut self) -> Result<()> {
+        for (_, create) in std::mem::take(&mut self.deferred_indexes) {
+            sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL learns the size of a table from an index build but nothing of its columns,
+    /// and then plans the queries that follow a first load badly (an ordered scan of every
+    /// condition per encounter). Statistics of the freshly loaded tables avoid that.
+    async fn analyze_bulk_load(&mut self) -> Result<()> {
+        if !self.deferred_indexes.is_empty() && self.backend == Backend::Postgres {
+            sqlx::query(
+                "ANALYZE patients, clinical_practitioners, encounters, conditions, procedures",
+            )
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Gives the transaction back (to roll it back) with the connection's cache as it was.
+    pub async fn abandon(mut self) -> Result<Tx> {
+        self.restore_cache().await?;
+        Ok(self.tx)
+    }
+
+    async fn restore_cache(&mut self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"
+            )))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Marks every patient stale (value sets changed, so every outcome may have).
     pub async fn all_stale(&mut self) -> Result<()> {
         sqlx::query("INSERT INTO clinical_stale_patients (patient_id) SELECT id FROM patients")
@@ -989,7 +1172,15 @@ impl Writer {
     /// Flushes, sets principal diagnoses and recomputes the outcomes of the patients touched;
     /// returns the transaction for the caller to audit and commit.
     pub async fn finish(mut self) -> Result<(Tx, u64)> {
+        let timing = std::env::var_os("ROUNDS_IMPORT_TIMING").is_some();
+        let started = std::time::Instant::now();
+        let lap = |what: &str| {
+            if timing {
+                eprintln!("  {what}: {:.2} s", started.elapsed().as_secs_f64());
+            }
+        };
         self.flush().await?;
+        self.analyze_bulk_load().await?;
         let mut stale: Vec<i64> = self.stale.drain().collect();
         stale.sort_unstable();
         let mut batch = Batch::new(self.backend, "clinical_stale_patients", &["patient_id"]);
@@ -1003,15 +1194,35 @@ impl Writer {
             batch.push(&mut self.tx, vec![id.into()]).await?;
         }
         batch.flush(&mut self.tx).await?;
+        lap("stale patients marked");
+        // The principal diagnosis of each encounter of those patients: the first (lowest id)
+        // condition of rank 1 that names the encounter, else none. Set-based (one pass over the
+        // rank-1 conditions) rather than a lookup per encounter.
         sqlx::query(
-            "UPDATE encounters SET \
-             principal_dx_system = (SELECT c.code_system FROM conditions c WHERE c.encounter_id = encounters.id AND c.rank = 1 ORDER BY c.id LIMIT 1), \
-             principal_dx_code = (SELECT c.code FROM conditions c WHERE c.encounter_id = encounters.id AND c.rank = 1 ORDER BY c.id LIMIT 1) \
-             WHERE patient_id IN (SELECT patient_id FROM clinical_stale_patients)",
+            "UPDATE encounters SET principal_dx_system = NULL, principal_dx_code = NULL \
+             WHERE patient_id IN (SELECT patient_id FROM clinical_stale_patients) \
+             AND (principal_dx_system IS NOT NULL OR principal_dx_code IS NOT NULL)",
         )
         .execute(&mut *self.tx)
         .await?;
+        sqlx::query(
+            "UPDATE encounters SET principal_dx_system = p.code_system, principal_dx_code = p.code \
+             FROM (SELECT c.encounter_id, c.code_system, c.code FROM conditions c JOIN \
+                   (SELECT MIN(id) AS id FROM conditions WHERE rank = 1 AND encounter_id IN \
+                      (SELECT id FROM encounters WHERE patient_id IN (SELECT patient_id FROM clinical_stale_patients)) \
+                    GROUP BY encounter_id) m ON m.id = c.id) p \
+             WHERE p.encounter_id = encounters.id",
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        lap("principal diagnoses set");
+        // After the update above, which rewrites every encounter row of a first load: built
+        // now, the indexes take each row once.
+        self.build_deferred_indexes().await?;
+        lap("indexes built");
         let recomputed = crate::outcomes::recompute_stale(&mut self.tx, self.backend).await?;
+        lap("outcomes recomputed");
+        self.restore_cache().await?;
         Ok((self.tx, recomputed))
     }
 }
@@ -1019,5 +1230,26 @@ impl Writer {
 impl From<Refused> for Error {
     fn from(r: Refused) -> Error {
         Error::Invalid(format!("{}: {}", r.field, r.reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn json_strings_read_back_as_written() {
+        for text in [
+            "plain",
+            "quote \" and \\ slash",
+            "tab\tnew\nline\r",
+            "\u{1}ctl",
+            "é ünï 漢",
+        ] {
+            let mut out = String::new();
+            json_string(&mut out, text);
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, text);
+        }
     }
 }

@@ -219,6 +219,323 @@ struct Performer {
     actor: Option<Reference>,
 }
 
+// ---- Billing: Claim and ExplanationOfBenefit -------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct DisplayRef {
+    display: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Money {
+    value: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct ClaimItem {
+    #[serde(default)]
+    encounter: Vec<Reference>,
+}
+
+#[derive(Deserialize)]
+struct Insurance {
+    focal: Option<bool>,
+    coverage: Option<DisplayRef>,
+}
+
+#[derive(Deserialize)]
+struct EobTotal {
+    category: Option<Concept>,
+    amount: Option<Money>,
+}
+
+#[derive(Deserialize)]
+struct Payment {
+    amount: Option<Money>,
+}
+
+#[derive(Deserialize)]
+struct SupportingInfo {
+    category: Option<Concept>,
+    code: Option<Concept>,
+}
+
+/// Claim and ExplanationOfBenefit in one: the fields read from either.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BillingR {
+    resource_type: String,
+    id: Option<String>,
+    #[serde(default)]
+    item: Vec<ClaimItem>,
+    insurer: Option<DisplayRef>,
+    #[serde(default)]
+    insurance: Vec<Insurance>,
+    /// Claim.total (Money) or ExplanationOfBenefit.total (a list by category).
+    total: Option<serde_json::Value>,
+    /// ExplanationOfBenefit only.
+    claim: Option<Reference>,
+    payment: Option<Payment>,
+    #[serde(default)]
+    supporting_info: Vec<SupportingInfo>,
+}
+
+/// The C4BB supporting-information category of the MS-DRG.
+const C4BB_SUPPORTING_INFO: &str =
+    "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfoType";
+
+/// What the claims and explanations of benefit of an import say about one encounter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Billing {
+    claim_payer: Option<String>,
+    eob_payer: Option<String>,
+    /// Sum of Claim.total.
+    claim_charges: Option<i64>,
+    /// Sum of the ExplanationOfBenefit totals of category `submitted`.
+    eob_charges: Option<i64>,
+    /// Sum of ExplanationOfBenefit.payment.amount.
+    paid: Option<i64>,
+    drg: Option<String>,
+}
+
+impl Billing {
+    pub fn payer(&self) -> Option<String> {
+        self.eob_payer.clone().or_else(|| self.claim_payer.clone())
+    }
+
+    pub fn charges(&self) -> Option<i64> {
+        self.claim_charges.or(self.eob_charges)
+    }
+
+    pub fn cost(&self) -> Option<i64> {
+        self.paid
+    }
+}
+
+fn add(sum: &mut Option<i64>, cents: Option<i64>) {
+    if let Some(c) = cents {
+        *sum = Some(sum.unwrap_or(0).saturating_add(c));
+    }
+}
+
+fn money(m: &Option<Money>, field: &str) -> std::result::Result<Option<i64>, Refused> {
+    m.as_ref()
+        .and_then(|m| m.value)
+        .map(|v| records::cents(v).map_err(|reason| refuse(field, reason)))
+        .transpose()
+}
+
+/// One Claim or ExplanationOfBenefit, read.
+#[derive(Default)]
+struct BillingItem {
+    eob: bool,
+    id: String,
+    encounters: Vec<u128>,
+    claim: Option<u128>,
+    payer: Option<String>,
+    charges: Option<i64>,
+    paid: Option<i64>,
+    drg: Option<String>,
+}
+
+fn nonblank(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn map_billing(json: &str, urls: Option<&FullUrls>) -> std::result::Result<BillingItem, Refused> {
+    let r: BillingR = parse(json)?;
+    let eob = match r.resource_type.as_str() {
+        "Claim" => false,
+        "ExplanationOfBenefit" => true,
+        other => {
+            return Err(refuse(
+                "resourceType",
+                format!("expected Claim or ExplanationOfBenefit, found '{other}'"),
+            ));
+        }
+    };
+    let mut out = BillingItem {
+        eob,
+        id: r.id.clone().unwrap_or_default(),
+        ..BillingItem::default()
+    };
+    for item in &r.item {
+        for e in &item.encounter {
+            let Some(text) = e.reference.as_deref() else {
+                continue;
+            };
+            match parse_reference(text, urls, "item.encounter")? {
+                Ref::Id(Kind::Encounter, id) => {
+                    let k = key(Kind::Encounter, &id);
+                    if !out.encounters.contains(&k) {
+                        out.encounters.push(k);
+                    }
+                }
+                other => {
+                    return Err(refuse(
+                        "item.encounter",
+                        format!("{other} is not an Encounter"),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(text) = r.claim.as_ref().and_then(|c| c.reference.as_deref()) {
+        // A claim is not a stored type, so its reference is read here rather than by
+        // `parse_reference`: `Claim/id`, or a bundle entry's fullUrl.
+        let id = match urls.and_then(|u| u.get(text.trim())) {
+            Some((_, id)) => id.clone(),
+            None => text.trim().rsplit('/').next().unwrap_or("").to_string(),
+        };
+        if !id.is_empty() {
+            out.claim = Some(claim_key(&id));
+        }
+    }
+    let focal = r
+        .insurance
+        .iter()
+        .find(|i| i.focal == Some(true))
+        .or_else(|| r.insurance.first());
+    out.payer = r
+        .insurer
+        .as_ref()
+        .and_then(|i| nonblank(&i.display))
+        .or_else(|| {
+            focal
+                .and_then(|i| i.coverage.as_ref())
+                .and_then(|c| nonblank(&c.display))
+        });
+    match (&r.total, eob) {
+        (None, _) => {}
+        (Some(total), false) => {
+            let m: Money = serde_json::from_value(total.clone())
+                .map_err(|e| refuse("total", format!("is not Money ({e})")))?;
+            out.charges = money(&Some(m), "total")?;
+        }
+        (Some(total), true) => {
+            let totals: Vec<EobTotal> = serde_json::from_value(total.clone())
+                .map_err(|e| refuse("total", format!("is not a list of totals ({e})")))?;
+            for t in &totals {
+                let submitted = t.category.as_ref().is_some_and(|c| {
+                    c.coding
+                        .iter()
+                        .any(|c| c.code.as_deref() == Some("submitted"))
+                });
+                if submitted {
+                    add(&mut out.charges, money(&t.amount, "total.amount")?);
+                }
+            }
+        }
+    }
+    if eob {
+        out.paid = money(&r.payment.and_then(|p| p.amount), "payment.amount")?;
+    }
+    for info in &r.supporting_info {
+        let drg_category = info.category.as_ref().is_some_and(|c| {
+            c.coding.iter().any(|c| {
+                c.code.as_deref() == Some("drg")
+                    && c.system
+                        .as_deref()
+                        .is_none_or(|s| s == C4BB_SUPPORTING_INFO)
+            })
+        });
+        if !drg_category {
+            continue;
+        }
+        let Some(code) = info.code.as_ref().and_then(|c| {
+            c.coding
+                .iter()
+                .find(|c| c.system.as_deref() == Some(codes::MS_DRG))
+                .or_else(|| c.coding.first())
+                .and_then(|c| c.code.as_deref())
+        }) else {
+            continue;
+        };
+        let code = code.trim();
+        if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(refuse(
+                "supportingInfo.code",
+                format!("MS-DRG '{code}' is not three digits"),
+            ));
+        }
+        out.drg = Some(code.to_string());
+        break;
+    }
+    Ok(out)
+}
+
+fn claim_key(id: &str) -> u128 {
+    // Claims are not a stored kind; prefix the id so it cannot meet a record's key.
+    key(Kind::Encounter, &format!("Claim/{id}"))
+}
+
+/// Claims and explanations of benefit gathered while scanning, applied to encounters once every
+/// file has been seen (an EOB may name its Claim before the Claim is read).
+#[derive(Default)]
+struct BillingBook {
+    read: u64,
+    by_encounter: HashMap<u128, Billing>,
+    claim_encounters: HashMap<u128, Vec<u128>>,
+    /// EOBs that name their encounter only through their Claim.
+    by_claim: Vec<BillingItem>,
+}
+
+impl BillingBook {
+    fn add(&mut self, item: BillingItem) {
+        self.read += 1;
+        if !item.eob && !item.id.is_empty() {
+            self.claim_encounters
+                .insert(claim_key(&item.id), item.encounters.clone());
+        }
+        if item.eob && item.encounters.is_empty() {
+            self.by_claim.push(item);
+            return;
+        }
+        self.apply(&item.encounters.clone(), &item);
+    }
+
+    fn apply(&mut self, encounters: &[u128], item: &BillingItem) {
+        for k in encounters {
+            let b = self.by_encounter.entry(*k).or_default();
+            if item.eob {
+                if b.eob_payer.is_none() {
+                    b.eob_payer = item.payer.clone();
+                }
+                add(&mut b.eob_charges, item.charges);
+                add(&mut b.paid, item.paid);
+                if b.drg.is_none() {
+                    b.drg = item.drg.clone();
+                }
+            } else {
+                if b.claim_payer.is_none() {
+                    b.claim_payer = item.payer.clone();
+                }
+                add(&mut b.claim_charges, item.charges);
+            }
+        }
+    }
+
+    /// Resolves EOBs through their Claims (an EOB whose Claim is in no file names no encounter
+    /// and is dropped).
+    fn settle(&mut self) {
+        for item in std::mem::take(&mut self.by_claim) {
+            let encounters = item
+                .claim
+                .and_then(|c| self.claim_encounters.get(&c).cloned())
+                .unwrap_or_default();
+            self.apply(&encounters, &item);
+        }
+        self.claim_encounters = HashMap::new();
+    }
+}
+
+fn is_billing_type(ty: &str) -> bool {
+    matches!(ty, "Claim" | "ExplanationOfBenefit")
+}
+
 // ---- Mapping a resource to a record ----------------------------------------------------------
 
 /// What a reference may resolve through besides its own text: the bundle's `fullUrl`s.
@@ -315,6 +632,7 @@ fn parse_reference(
 struct Ctx<'a> {
     urls: Option<&'a FullUrls>,
     ranks: &'a HashMap<u128, i64>,
+    billing: &'a HashMap<u128, Billing>,
 }
 
 impl Ctx<'_> {
@@ -703,6 +1021,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                         None => {}
                     }
                 }
+                let billing = ctx.billing.get(&key(Kind::Encounter, &id));
                 Record::Encounter(records::Encounter {
                     patient: ctx.required(&r.subject, "subject")?,
                     class,
@@ -718,10 +1037,10 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     attending,
                     admit_source,
                     discharge_disposition,
-                    ms_drg,
-                    payer: None,
-                    cost_cents: None,
-                    charges_cents: None,
+                    ms_drg: ms_drg.or_else(|| billing.and_then(|b| b.drg.clone())),
+                    payer: billing.and_then(Billing::payer),
+                    cost_cents: billing.and_then(Billing::cost),
+                    charges_cents: billing.and_then(Billing::charges),
                 })
             }
             Kind::Condition => {
@@ -884,6 +1203,8 @@ struct FileInfo {
     phases: u16,
     /// An NDJSON file's resource type.
     kind: Option<Kind>,
+    /// An NDJSON file of Claims or ExplanationOfBenefits (read while scanning).
+    billing: bool,
 }
 
 fn phases_of(kind: Kind) -> u16 {
@@ -912,6 +1233,7 @@ pub struct FhirReader {
     next_file: usize,
     current: Current,
     ranks: HashMap<u128, i64>,
+    billing: BillingBook,
     skipped: BTreeMap<String, u64>,
 }
 
@@ -931,12 +1253,14 @@ impl FhirReader {
                     format: Format::Ndjson,
                     phases: 0,
                     kind: None,
+                    billing: false,
                 })
                 .collect(),
             phase: 0,
             next_file: 0,
             current: Current::Idle,
             ranks: HashMap::new(),
+            billing: BillingBook::default(),
             skipped: BTreeMap::new(),
         })
     }
@@ -968,6 +1292,7 @@ impl FhirReader {
             &Ctx {
                 urls: None,
                 ranks: &self.ranks,
+                billing: &self.billing.by_encounter,
             },
         );
         self.item(file, line, kind, mapped)
@@ -983,6 +1308,49 @@ impl FhirReader {
             record: mapped.record,
             warnings: mapped.warnings,
         })
+    }
+
+    /// Reads an NDJSON file of Claims or ExplanationOfBenefits into the billing book.
+    fn scan_billing(&mut self, file: usize, problems: &mut Vec<(Option<Kind>, super::Problem)>) {
+        let path = self.files[file].path.clone();
+        let gzip = files::is_gzip(&path);
+        let mut lines = match files::open(&path) {
+            Ok(input) => Lines::new(input),
+            Err(e) => {
+                problems.push((
+                    None,
+                    self.problem(file, 1, "file", format!("cannot open: {e}")),
+                ));
+                return;
+            }
+        };
+        loop {
+            match lines.advance() {
+                Ok(true) => {
+                    if lines.buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let item = std::str::from_utf8(&lines.buf)
+                        .map_err(|e| refuse("json", format!("not UTF-8 text ({e})")))
+                        .and_then(|text| map_billing(text, None));
+                    match item {
+                        Ok(item) => self.billing.add(item),
+                        Err(refusal) => problems.push((
+                            None,
+                            self.problem(file, lines.line, &refusal.field, refusal.reason),
+                        )),
+                    }
+                }
+                Ok(false) => return,
+                Err(e) => {
+                    problems.push((
+                        None,
+                        self.problem(file, lines.line + 1, "file", files::describe(&e, gzip)),
+                    ));
+                    return;
+                }
+            }
+        }
     }
 
     /// The records of the current phase in a `.json` file (a Bundle or one resource).
@@ -1110,6 +1478,18 @@ impl FhirReader {
         }
         for ((_, raw), head) in entries.iter().zip(heads) {
             let Some((ty, fallback)) = head else { continue };
+            if is_billing_type(&ty) {
+                if scanning {
+                    match map_billing(raw.get(), Some(&urls)) {
+                        Ok(item) => self.billing.add(item),
+                        Err(refusal) => out.push_back(Read::Problem(
+                            None,
+                            self.problem(file, line_of(raw), &refusal.field, refusal.reason),
+                        )),
+                    }
+                }
+                continue;
+            }
             let Some(kind) = Kind::parse(&ty) else {
                 if scanning {
                     let name = if ty.is_empty() {
@@ -1135,6 +1515,7 @@ impl FhirReader {
                 &Ctx {
                     urls: Some(&urls),
                     ranks: &self.ranks,
+                    billing: &self.billing.by_encounter,
                 },
             );
             let read = self.item(file, line_of(raw), kind, mapped);
@@ -1243,6 +1624,11 @@ impl Reader for FhirReader {
                 continue;
             };
             let ty = type_from_name(&name).or(first_type);
+            if ty.as_deref().is_some_and(is_billing_type) {
+                self.files[file].billing = true;
+                self.scan_billing(file, &mut problems);
+                continue;
+            }
             match ty.as_deref().and_then(Kind::parse) {
                 Some(kind) => {
                     self.files[file].kind = Some(kind);
@@ -1254,7 +1640,12 @@ impl Reader for FhirReader {
                 },
             }
         }
+        self.billing.settle();
         Ok(problems)
+    }
+
+    fn billing_read(&self) -> u64 {
+        self.billing.read
     }
 
     fn start(&mut self, phase: usize) -> Result<()> {
@@ -1344,6 +1735,7 @@ impl Reader for FhirReader {
 /// yields a record or a problem, and nothing panics. For tests and the parse-only benchmark.
 pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, Refused>> {
     let ranks = HashMap::new();
+    let billing = HashMap::new();
     let mut out = Vec::new();
     for line in text.split(|b| *b == b'\n') {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -1358,6 +1750,7 @@ pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, 
                     &Ctx {
                         urls: None,
                         ranks: &ranks,
+                        billing: &billing,
                     },
                 )
                 .record

@@ -98,6 +98,9 @@ pub struct Summary {
     pub types: BTreeMap<String, TypeCounts>,
     /// Resources of types the store does not keep, by type.
     pub skipped: BTreeMap<String, u64>,
+    /// Claims and ExplanationOfBenefits read: not kept as records, their payer, amounts and
+    /// MS-DRG go on the encounters they bill.
+    pub billing: u64,
     pub warnings: Vec<Problem>,
     pub warning_count: u64,
     /// Rejected records (all of them with `skip_invalid`, else up to `max_problems`).
@@ -177,6 +180,12 @@ impl Summary {
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
         }
+        if self.billing > 0 {
+            out.push_str(&format!(
+                "claims and explanations of benefit read (onto encounters): {}\n",
+                self.billing
+            ));
+        }
         for (name, n) in &self.skipped {
             out.push_str(&format!("skipped (not stored): {name} {n}\n"));
         }
@@ -223,6 +232,10 @@ pub trait Reader: Send {
     /// Resources of types the store does not keep, by type.
     fn skipped(&self) -> BTreeMap<String, u64> {
         BTreeMap::new()
+    }
+    /// Claims and ExplanationOfBenefits read (their payer, amounts and DRG go on encounters).
+    fn billing_read(&self) -> u64 {
+        0
     }
 }
 
@@ -393,10 +406,10 @@ pub async fn drive(
         }
     }
     summary.skipped = reader.skipped();
+    summary.billing = reader.billing_read();
     let refused = summary.rejected_total() > 0 && !options.skip_invalid;
     if refused {
-        let Writer { tx, .. } = writer;
-        tx.rollback().await?;
+        writer.abandon().await?.rollback().await?;
         summary.seconds = started.elapsed().as_secs_f64();
         summary.run_id =
             Some(record_failed_run(db, kind, &source, options, &started_at, &summary).await?);

@@ -632,7 +632,32 @@ async fn a_synthea_style_export_imports_through_urn_uuids_and_conditional_refere
         assert_eq!(counts(&s, "Procedure").created, 1, "{}", t.name);
         assert_eq!(counts(&s, "PractitionerRole").created, 1, "{}", t.name);
         assert_eq!(s.skipped.get("Observation"), Some(&1), "{}", t.name);
-        assert_eq!(s.skipped.get("Claim"), Some(&1), "{}", t.name);
+        // The Claim is read onto its encounter (payer, charges), not skipped.
+        assert_eq!(s.skipped.get("Claim"), None, "{}", t.name);
+        assert_eq!(s.billing, 1, "{}", t.name);
+        assert_eq!(
+            text(
+                &t,
+                "SELECT payer FROM encounters WHERE source_id = $1",
+                "6f4c1c2e-0e21-4a4e-8a49-1f2b2c3d4e5f"
+            )
+            .await
+            .as_deref(),
+            Some("Medicare"),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            int(
+                &t,
+                "SELECT charges_cents FROM encounters WHERE source_id = $1",
+                "6f4c1c2e-0e21-4a4e-8a49-1f2b2c3d4e5f"
+            )
+            .await,
+            Some(1_204_567),
+            "{}",
+            t.name
+        );
         let e = sqlx::query(
             "SELECT e.class, e.admit_at, f.name, p.npi, pt.zip3, pt.sex FROM encounters e JOIN facilities f ON f.id = e.facility_id \
              JOIN clinical_practitioners p ON p.id = e.attending_id JOIN patients pt ON pt.id = e.patient_id \
@@ -669,6 +694,121 @@ async fn a_synthea_style_export_imports_through_urn_uuids_and_conditional_refere
         assert_eq!(
             (again.total().created, again.total().updated),
             (0, 0),
+            "{}",
+            t.name
+        );
+    }
+}
+
+async fn billing(
+    t: &TestDb,
+    encounter: &str,
+) -> (Option<String>, Option<i64>, Option<i64>, Option<String>) {
+    let row = sqlx::query(
+        "SELECT payer, cost_cents, charges_cents, ms_drg FROM encounters WHERE source_id = $1",
+    )
+    .bind(encounter)
+    .fetch_one(&t.db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+    (
+        row.try_get(0).unwrap(),
+        row.try_get(1).unwrap(),
+        row.try_get(2).unwrap(),
+        row.try_get(3).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
+    for t in backends().await {
+        let dir = scratch();
+        for name in ["Claim.ndjson", "ExplanationOfBenefit.ndjson"] {
+            std::fs::copy(fixtures().join("billing").join(name), dir.join(name)).unwrap();
+        }
+        let s = import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(s.billing, 6, "{}", t.name);
+        assert!(s.skipped.is_empty(), "{}: {:?}", t.name, s.skipped);
+        let some = |s: &str| Some(s.to_string());
+        // Two claims (the stay and a pharmacy claim) add up to the charges; the EOB, found
+        // through its Claim, gives the payer and what was paid; the DRG stays the Encounter's.
+        assert_eq!(
+            billing(&t, "e1").await,
+            (
+                some("Medicare Part A"),
+                Some(963_654),
+                Some(1_214_617),
+                some("291")
+            ),
+            "{}",
+            t.name
+        );
+        // No Claim: the EOB's submitted total is the charges.
+        assert_eq!(
+            billing(&t, "e3").await,
+            (
+                some("Blue Cross"),
+                Some(1_500_000),
+                Some(2_000_000),
+                some("343")
+            ),
+            "{}",
+            t.name
+        );
+        // The EOB names no payer, so the Claim's coverage does; the MS-DRG comes from the
+        // C4BB supportingInfo of category drg.
+        assert_eq!(
+            billing(&t, "e5").await,
+            (some("Aetna"), Some(60_000), Some(85_000), some("392")),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            billing(&t, "e2").await,
+            (None, None, None, some("291")),
+            "{}",
+            t.name
+        );
+
+        let again = import(&t, std::slice::from_ref(&dir)).await.unwrap();
+        assert_eq!(
+            (again.total().created, again.total().updated),
+            (0, 0),
+            "{}",
+            t.name
+        );
+
+        // A bad DRG in an EOB refuses the import, naming the line; nothing changes.
+        append(
+            &dir.join("ExplanationOfBenefit.ndjson"),
+            &[
+                r#"{"resourceType":"ExplanationOfBenefit","id":"eob-4","item":[{"encounter":[{"reference":"Encounter/e4"}]}],"supportingInfo":[{"category":{"coding":[{"code":"drg"}]},"code":{"coding":[{"code":"39"}]}}]}"#,
+                r#"{"resourceType":"ExplanationOfBenefit","id":"eob-2","item":[{"encounter":[{"reference":"Encounter/e2"}]}],"payment":{"amount":{"value":"ten"}}}"#,
+            ],
+        );
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        let file = dir
+            .join("ExplanationOfBenefit.ndjson")
+            .display()
+            .to_string();
+        assert_eq!(problems.len(), 2, "{}: {problems:?}", t.name);
+        assert_eq!(
+            problems[0],
+            format!("{file}:4: supportingInfo.code: MS-DRG '39' is not three digits"),
+            "{}",
+            t.name
+        );
+        assert!(
+            problems[1].starts_with(&format!("{file}:5: json: ")),
+            "{}: {}",
+            t.name,
+            problems[1]
+        );
+        assert_eq!(
+            billing(&t, "e4").await,
+            (None, None, None, some("847")),
             "{}",
             t.name
         );
