@@ -117,6 +117,8 @@ pub struct Organization {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Location {
     pub name: String,
+    /// The unit's beds, when the source states them.
+    pub beds: Option<i64>,
     /// A ward becomes a unit; other locations only lead to their facility.
     pub unit_kind: Option<&'static str>,
     pub organization: Option<Ref>,

@@ -1088,14 +1088,26 @@ impl Writer {
             .fetch_optional(&mut *self.tx)
             .await?;
         let unit: i64 = match found {
-            Some(row) => row.try_get(0)?,
+            Some(row) => {
+                let unit: i64 = row.try_get(0)?;
+                // A bed count fills one the unit lacks; one set in Rounds is kept.
+                if let Some(beds) = l.beds {
+                    sqlx::query("UPDATE units SET beds = $1 WHERE id = $2 AND beds = 0")
+                        .bind(beds)
+                        .bind(unit)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                unit
+            }
             None => sqlx::query(
-                "INSERT INTO units (facility_id, department_id, name, kind, beds, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
+                "INSERT INTO units (facility_id, department_id, name, kind, beds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
             )
             .bind(facility)
             .bind(org.department)
             .bind(&l.name)
             .bind(kind)
+            .bind(l.beds.unwrap_or(0))
             .bind(platform::time::now_text())
             .fetch_one(&mut *self.tx)
             .await?

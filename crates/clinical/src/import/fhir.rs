@@ -55,6 +55,7 @@ struct Extension {
     value_coding: Option<Coding>,
     value_boolean: Option<bool>,
     value_string: Option<String>,
+    value_integer: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +127,8 @@ struct LocationR {
     #[serde(default, rename = "type")]
     kind: Vec<Concept>,
     managing_organization: Option<Reference>,
+    #[serde(default)]
+    extension: Vec<Extension>,
 }
 
 #[derive(Deserialize)]
@@ -915,8 +918,30 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     .physical_type
                     .as_ref()
                     .is_some_and(|p| p.coding.iter().any(|c| c.code.as_deref() == Some("wa")));
+                // Staffed or licensed beds, when the source states them (an extension whose URL
+                // ends in `licensed-beds` or `bed-count`).
+                let mut beds = None;
+                for e in &r.extension {
+                    let url = e.url.as_deref().unwrap_or("").to_ascii_lowercase();
+                    if !(url.ends_with("licensed-beds") || url.ends_with("bed-count")) {
+                        continue;
+                    }
+                    match e.value_integer {
+                        Some(n) if (0..=2000).contains(&n) => beds = Some(n),
+                        other => {
+                            return Err(refuse(
+                                "extension",
+                                format!(
+                                    "a bed count must be a whole number from 0 to 2000, not {}",
+                                    other.map_or("a non-integer".to_string(), |n| n.to_string())
+                                ),
+                            ));
+                        }
+                    }
+                }
                 Record::Location(records::Location {
                     name: name.to_string(),
+                    beds,
                     unit_kind: ward.then(|| unit_kind(&r.kind)),
                     organization: ctx
                         .reference(&r.managing_organization, "managingOrganization")?,

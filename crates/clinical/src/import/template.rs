@@ -374,6 +374,7 @@ impl TemplateReader {
                             Kind::Location,
                             uid.clone(),
                             Ok(Record::Location(records::Location {
+                                beds: None,
                                 name: u,
                                 unit_kind: Some("other"),
                                 organization: Some(Ref::Id(Kind::Organization, org)),

@@ -186,7 +186,7 @@ async fn a_bulk_export_is_stored_minimum_necessary_with_its_organisation() {
             t.name
         );
         assert_eq!(
-            t.number("SELECT COUNT(*) FROM units WHERE name = '4 West' AND kind = 'med-surg'")
+            t.number("SELECT COUNT(*) FROM units WHERE name = '4 West' AND kind = 'med-surg' AND beds = 28")
                 .await,
             1,
             "{}",
