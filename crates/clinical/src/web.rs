@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use platform::audit::{self, Actor, Event};
 use platform::roles::Role;
 use platform::web::access::ClientAddress;
-use platform::web::layout::{Layout, render};
+use platform::web::api::Queued;
+use platform::web::layout::{Layout, Notice, render};
 use platform::web::{Access, AppState, HtmlError, JsonError, NavItem, Principal, Routes};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -257,11 +258,6 @@ struct ImportsPage {
     can_upload: bool,
 }
 
-#[derive(serde::Deserialize, Default)]
-struct Notice {
-    notice: Option<String>,
-}
-
 async fn imports_page(
     State(state): State<AppState>,
     principal: Principal,
@@ -471,11 +467,6 @@ async fn api_imports(State(state): State<AppState>) -> Result<Json<Vec<ImportRun
             .await
             .map_err(platform::Error::from)?,
     ))
-}
-
-#[derive(Serialize, ToSchema)]
-struct Queued {
-    job: i64,
 }
 
 /// Uploads files for import (multipart: `kind`, optional `source_system` and `skip_invalid`, one or

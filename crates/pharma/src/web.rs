@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use platform::audit::{self, Actor, Event};
 use platform::roles::Role;
 use platform::web::access::ClientAddress;
+use platform::web::api::Queued;
 use platform::web::forms::{FormBody, JsonBody};
-use platform::web::layout::{Layout, render};
+use platform::web::layout::{Layout, Notice, render};
 use platform::web::{Access, AppState, HtmlError, JsonError, NavItem, Principal, Routes};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -103,11 +104,6 @@ struct RunsPage {
     quarters: Vec<String>,
     folder_error: Option<String>,
     can_run: bool,
-}
-
-#[derive(Deserialize, Default)]
-struct Notice {
-    notice: Option<String>,
 }
 
 async fn runs_page(
@@ -248,11 +244,6 @@ async fn pair_page(
 #[utoipa::path(get, path = "/api/v1/pv/runs", tag = "drug safety", responses((status = 200, body = [Run])))]
 async fn api_runs(State(state): State<AppState>) -> Result<Json<Vec<Run>>, JsonError> {
     Ok(Json(runs::list(&state.db).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-struct Queued {
-    job: i64,
 }
 
 /// Queues a screening of the FAERS folder (pharmacovigilance physicians).

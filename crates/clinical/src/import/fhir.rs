@@ -544,6 +544,14 @@ fn is_billing_type(ty: &str) -> bool {
 /// What a reference may resolve through besides its own text: the bundle's `fullUrl`s.
 type FullUrls = HashMap<String, (String, String)>;
 
+/// A resource's `name`, trimmed, which must not be empty.
+fn required_name(name: &Option<String>) -> Result<&str, Refused> {
+    name.as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| refuse("name", "is required"))
+}
+
 fn refuse(field: &str, reason: impl Into<String>) -> Refused {
     Refused {
         field: field.to_string(),
@@ -870,12 +878,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             Kind::Organization => {
                 let r: OrganizationR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let name = r
-                    .name
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .ok_or_else(|| refuse("name", "is required"))?;
+                let name = required_name(&r.name)?;
                 let identifiers = identifiers(&r.identifier);
                 let ccn = identifiers
                     .iter()
@@ -908,12 +911,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             Kind::Location => {
                 let r: LocationR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
-                let name = r
-                    .name
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .ok_or_else(|| refuse("name", "is required"))?;
+                let name = required_name(&r.name)?;
                 let ward = r
                     .physical_type
                     .as_ref()

@@ -89,6 +89,12 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// The answer to a request that queued a job (`202 Accepted`).
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    pub job: i64,
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }

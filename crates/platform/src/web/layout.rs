@@ -124,6 +124,12 @@ impl Layout {
     }
 }
 
+/// The `?notice=` query parameter a page shows once after a change (`Layout::with_notice`).
+#[derive(serde::Deserialize, Default)]
+pub struct Notice {
+    pub notice: Option<String>,
+}
+
 /// Notices come from a fixed list, so a crafted link cannot put text on the page.
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {

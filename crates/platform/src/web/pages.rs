@@ -7,7 +7,7 @@ use super::access::{
     Access, ClientAddress, MaybePrincipal, Principal, Routes, SESSION_COOKIE, cookie_value,
 };
 use super::forms::FormBody;
-use super::layout::{ADMIN, AUDIT_READERS, Layout, render};
+use super::layout::{ADMIN, AUDIT_READERS, Layout, Notice, render};
 use super::{AppState, HtmlError};
 use crate::audit::{self, Event};
 use crate::error::Error;
@@ -82,11 +82,6 @@ fn actor<'a>(principal: &'a Principal, address: &'a ClientAddress) -> Actor<'a> 
 
 fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
-}
-
-#[derive(Deserialize, Default)]
-pub struct Notice {
-    notice: Option<String>,
 }
 
 /// Only paths on this site may be a post-sign-in destination.

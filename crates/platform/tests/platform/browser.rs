@@ -101,9 +101,14 @@ async fn a_user_signs_in_creates_a_facility_and_signs_out_in_chromium() {
         .click()
         .await
         .unwrap();
+    // The module navigation exists only once signed in: waiting for it (not for any heading,
+    // which the sign-in page has too) waits for the dashboard to load.
+    c.wait()
+        .for_element(Locator::Css("nav[aria-label=Modules]"))
+        .await
+        .unwrap();
     let heading = c
-        .wait()
-        .for_element(Locator::Css("main h1"))
+        .find(Locator::Css("main h1"))
         .await
         .unwrap()
         .text()

@@ -367,7 +367,8 @@ impl Table<'_> {
             slot[c] = k;
         }
         // Each piece's share of every output, and where the piece begins in the file.
-        let mut jobs: Vec<(&[u8], usize, Vec<&mut [f64]>, &mut [u32])> = Vec::new();
+        type Piece<'a> = (&'a [u8], usize, Vec<&'a mut [f64]>, &'a mut [u32]);
+        let mut jobs: Vec<Piece> = Vec::new();
         {
             let mut rest_columns: Vec<&mut [f64]> =
                 columns.iter_mut().map(|c| c.as_mut_slice()).collect();
