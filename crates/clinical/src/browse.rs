@@ -81,7 +81,7 @@ fn text(value: &Option<String>) -> String {
 
 const ENCOUNTER_SELECT: &str = "SELECT e.id, e.patient_id, e.class, f.name AS facility, u.name AS unit, \
      p.name AS attending, p.npi AS attending_npi, e.admit_at, e.discharge_at, e.ms_drg, \
-     e.principal_dx_code AS principal_dx, e.discharge_disposition, o.los_days, \
+     o.principal_dx_code AS principal_dx, e.discharge_disposition, o.los_days, \
      COALESCE(o.in_hospital_death, 0) AS died, o.readmitted_30, o.return_to_or_30, COALESCE(o.complications, 0) AS complications \
      FROM encounters e \
      LEFT JOIN facilities f ON f.id = e.facility_id \

@@ -20,10 +20,19 @@ pub use error::{Error, Result};
 use platform::migrate::Migration;
 
 /// The clinical store's migrations, for `app::MIGRATIONS`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    module: "clinical",
-    version: 1,
-    name: "patients, practitioners, encounters, procedures, conditions, value sets, import runs, outcomes",
-    sqlite: include_str!("../migrations/sqlite/0001_clinical.sql"),
-    postgres: include_str!("../migrations/postgres/0001_clinical.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        module: "clinical",
+        version: 1,
+        name: "patients, practitioners, encounters, procedures, conditions, value sets, import runs, outcomes",
+        sqlite: include_str!("../migrations/sqlite/0001_clinical.sql"),
+        postgres: include_str!("../migrations/postgres/0001_clinical.sql"),
+    },
+    Migration {
+        module: "clinical",
+        version: 2,
+        name: "the principal diagnosis kept with the derived outcomes",
+        sqlite: include_str!("../migrations/sqlite/0002_principal_diagnosis_outcome.sql"),
+        postgres: include_str!("../migrations/postgres/0002_principal_diagnosis_outcome.sql"),
+    },
+];

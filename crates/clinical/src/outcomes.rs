@@ -1,15 +1,17 @@
 //! Derived outcomes per encounter: length of stay, in-hospital death, 30-day unplanned
 //! readmission, return to the operating room within 30 days, and complications by value set.
-//! The definitions are in docs/clinical/outcomes.md; `compute` is the rule (pure, over one
-//! patient's records) and `recompute_stale` the storage around it, run at the end of each import
-//! for the patients that import touched.
+//! The encounter's principal diagnosis is kept with them: it too is derived (from the ranks of
+//! its conditions). The definitions are in docs/clinical/outcomes.md; `compute` is the rule
+//! (pure, over one patient's records), `write` stores what it finds, and `recompute_stale`
+//! reads back the patients an import changed that the importer does not hold in memory.
 
-use crate::store::Batch;
-use crate::value_sets::{self, ValueSets};
+use crate::records::Record;
+use crate::store::{Batch, Conn};
+use crate::value_sets::ValueSets;
 use chrono::NaiveDate;
-use platform::db::{Backend, Tx};
+use platform::db::Backend;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Value set naming planned readmissions (by principal diagnosis or procedure).
 pub const PLANNED_READMISSION: &str = "planned-readmission";
@@ -49,9 +51,70 @@ pub struct Operation {
     pub performed_at: Option<String>,
 }
 
+/// What the outcomes of one patient are computed from; diagnoses in id order (the first of rank
+/// 1 is an encounter's principal diagnosis).
+#[derive(Clone, Debug, Default)]
+pub struct PatientRecords {
+    pub death_date: Option<String>,
+    pub stays: Vec<Stay>,
+    pub diagnoses: Vec<Diagnosis>,
+    pub operations: Vec<Operation>,
+}
+
+impl PatientRecords {
+    /// Adds an encounter, condition or procedure of the patient as it is written (with its
+    /// row id, and that of the encounter it names). Only what can change an outcome under
+    /// `sets` is kept: a diagnosis of an encounter that is principal or may be a complication, a
+    /// procedure that is an operation or marks a planned readmission.
+    pub fn add(&mut self, id: i64, record: &Record, encounter_id: Option<i64>, sets: &ValueSets) {
+        match record {
+            Record::Encounter(e) => self.stays.push(Stay {
+                id,
+                class: e.class.to_string(),
+                admit_at: e.admit_at.clone(),
+                discharge_at: e.discharge_at.clone(),
+                disposition: e.discharge_disposition.clone(),
+            }),
+            Record::Condition(c)
+                if encounter_id.is_some()
+                    && (c.rank == Some(1)
+                        || (may_be_complication(c.rank, c.present_on_admission)
+                            && sets.in_any_with_prefix(
+                                COMPLICATION_PREFIX,
+                                &c.code_system,
+                                &c.code,
+                            ))) =>
+            {
+                self.diagnoses.push(Diagnosis {
+                    id,
+                    encounter_id,
+                    system: c.code_system.clone(),
+                    code: c.code.clone(),
+                    present_on_admission: c.present_on_admission.map(str::to_string),
+                    rank: c.rank,
+                })
+            }
+            Record::Procedure(p)
+                if sets.contains(OR_PROCEDURE, &p.code_system, &p.code)
+                    || sets.contains(PLANNED_READMISSION, &p.code_system, &p.code) =>
+            {
+                self.operations.push(Operation {
+                    encounter_id,
+                    system: p.code_system.clone(),
+                    code: p.code.clone(),
+                    performed_at: p.performed_at.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub encounter_id: i64,
+    /// (code system, code) of the principal diagnosis.
+    pub principal_dx: Option<(String, String)>,
     pub los_days: Option<i64>,
     pub los_hours: Option<i64>,
     pub in_hospital_death: bool,
@@ -64,6 +127,11 @@ pub struct Outcome {
     pub complications: Vec<(String, i64)>,
 }
 
+/// A secondary diagnosis not present on admission (`Y`, `W` and exempt `E` were).
+fn may_be_complication(rank: Option<i64>, present_on_admission: Option<&str>) -> bool {
+    rank != Some(1) && !matches!(present_on_admission, Some("Y" | "W" | "E"))
+}
+
 fn day(time: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(time.get(..10)?, "%Y-%m-%d").ok()
 }
@@ -74,14 +142,14 @@ fn hours_between(from: &str, to: &str) -> Option<i64> {
 }
 
 /// One patient's outcomes, one per encounter, in the order of `stays`.
-pub fn compute(
-    death_date: Option<&str>,
-    stays: &[Stay],
-    diagnoses: &[Diagnosis],
-    operations: &[Operation],
-    sets: &ValueSets,
-) -> Vec<Outcome> {
-    let death_day = death_date.and_then(day);
+pub fn compute(patient: &PatientRecords, sets: &ValueSets) -> Vec<Outcome> {
+    let PatientRecords {
+        death_date,
+        stays,
+        diagnoses,
+        operations,
+    } = patient;
+    let death_day = death_date.as_deref().and_then(day);
     let principal = |encounter: i64| {
         diagnoses
             .iter()
@@ -105,6 +173,7 @@ pub fn compute(
             let discharge_day = stay.discharge_at.as_deref().and_then(day);
             let mut out = Outcome {
                 encounter_id: stay.id,
+                principal_dx: principal(stay.id).map(|d| (d.system.clone(), d.code.clone())),
                 ..Outcome::default()
             };
             if let (Some(a), Some(d), Some(discharge)) =
@@ -161,13 +230,10 @@ pub fn compute(
                 }
             }
 
-            for d in diagnoses
-                .iter()
-                .filter(|d| d.encounter_id == Some(stay.id) && d.rank != Some(1))
-            {
-                if matches!(d.present_on_admission.as_deref(), Some("Y" | "W" | "E")) {
-                    continue;
-                }
+            for d in diagnoses.iter().filter(|d| {
+                d.encounter_id == Some(stay.id)
+                    && may_be_complication(d.rank, d.present_on_admission.as_deref())
+            }) {
                 for set in &complication_sets {
                     if sets.contains(set, &d.system, &d.code) {
                         out.complications.push((set.to_string(), d.id));
@@ -181,16 +247,19 @@ pub fn compute(
 
 /// Recomputes the outcomes of every patient in `clinical_stale_patients`, then empties it.
 /// Returns how many encounters were recomputed.
-pub async fn recompute_stale(tx: &mut Tx, backend: Backend) -> crate::Result<u64> {
+pub async fn recompute_stale(
+    conn: &mut Conn,
+    backend: Backend,
+    sets: &ValueSets,
+) -> crate::Result<u64> {
     const CHUNK: i64 = 2_000;
-    let sets = value_sets::load(tx).await?;
     let mut done = 0;
     let mut after = i64::MIN;
     loop {
         let ids: Vec<i64> = sqlx::query("SELECT patient_id FROM clinical_stale_patients WHERE patient_id > $1 ORDER BY patient_id LIMIT $2")
             .bind(after)
             .bind(CHUNK)
-            .fetch_all(&mut **tx)
+            .fetch_all(conn.get().await?)
             .await?
             .iter()
             .map(|r| r.try_get::<i64, _>(0))
@@ -199,10 +268,11 @@ pub async fn recompute_stale(tx: &mut Tx, backend: Backend) -> crate::Result<u64
             break;
         };
         after = hi;
-        done += recompute_range(tx, backend, lo, hi, &sets).await?;
+        let patients = read_range(conn, lo, hi).await?;
+        done += write(conn, backend, patients.iter().map(|(id, p)| (*id, p)), sets).await?;
     }
     sqlx::query("DELETE FROM clinical_stale_patients")
-        .execute(&mut **tx)
+        .execute(conn.get().await?)
         .await?;
     Ok(done)
 }
@@ -210,38 +280,37 @@ pub async fn recompute_stale(tx: &mut Tx, backend: Backend) -> crate::Result<u64
 const STALE_IN: &str =
     "IN (SELECT patient_id FROM clinical_stale_patients WHERE patient_id BETWEEN $1 AND $2)";
 
-async fn recompute_range(
-    tx: &mut Tx,
-    backend: Backend,
+/// Deletes the outcomes of the stale patients with ids in `lo..=hi` and reads their records.
+async fn read_range(
+    conn: &mut Conn,
     lo: i64,
     hi: i64,
-    sets: &ValueSets,
-) -> crate::Result<u64> {
+) -> crate::Result<BTreeMap<i64, PatientRecords>> {
     let q = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lo).bind(hi);
     for table in [
         "encounter_complications WHERE encounter_id IN (SELECT id FROM encounters WHERE patient_id",
         "encounter_outcomes WHERE (patient_id",
     ] {
         q(format!("DELETE FROM {table} {STALE_IN})"))
-            .execute(&mut **tx)
+            .execute(conn.get().await?)
             .await?;
     }
-    let deaths: HashMap<i64, Option<String>> = q(format!(
+    let mut patients: BTreeMap<i64, PatientRecords> = BTreeMap::new();
+    for r in q(format!(
         "SELECT id, death_date FROM patients WHERE id {STALE_IN}"
     ))
-    .fetch_all(&mut **tx)
+    .fetch_all(conn.get().await?)
     .await?
-    .iter()
-    .map(|r| Ok((r.try_get("id")?, r.try_get("death_date")?)))
-    .collect::<Result<_, sqlx::Error>>()?;
-    let mut stays: HashMap<i64, Vec<Stay>> = HashMap::new();
+    {
+        patients.entry(r.try_get("id")?).or_default().death_date = r.try_get("death_date")?;
+    }
     for r in q(format!(
         "SELECT id, patient_id, class, admit_at, discharge_at, discharge_disposition FROM encounters WHERE patient_id {STALE_IN}"
     ))
-    .fetch_all(&mut **tx)
+    .fetch_all(conn.get().await?)
     .await?
     {
-        stays.entry(r.try_get("patient_id")?).or_default().push(Stay {
+        patients.entry(r.try_get("patient_id")?).or_default().stays.push(Stay {
             id: r.try_get("id")?,
             class: r.try_get("class")?,
             admit_at: r.try_get("admit_at")?,
@@ -249,15 +318,14 @@ async fn recompute_range(
             disposition: r.try_get("discharge_disposition")?,
         });
     }
-    let mut diagnoses: HashMap<i64, Vec<Diagnosis>> = HashMap::new();
     for r in q(format!(
         "SELECT id, patient_id, encounter_id, code_system, code, present_on_admission, rank FROM conditions \
-         WHERE encounter_id IS NOT NULL AND patient_id {STALE_IN}"
+         WHERE encounter_id IS NOT NULL AND patient_id {STALE_IN} ORDER BY id"
     ))
-    .fetch_all(&mut **tx)
+    .fetch_all(conn.get().await?)
     .await?
     {
-        diagnoses.entry(r.try_get("patient_id")?).or_default().push(Diagnosis {
+        patients.entry(r.try_get("patient_id")?).or_default().diagnoses.push(Diagnosis {
             id: r.try_get("id")?,
             encounter_id: r.try_get("encounter_id")?,
             system: r.try_get("code_system")?,
@@ -266,18 +334,28 @@ async fn recompute_range(
             rank: r.try_get("rank")?,
         });
     }
-    let mut operations: HashMap<i64, Vec<Operation>> = HashMap::new();
     for r in q(format!("SELECT patient_id, encounter_id, code_system, code, performed_at FROM procedures WHERE patient_id {STALE_IN}"))
-        .fetch_all(&mut **tx)
+        .fetch_all(conn.get().await?)
         .await?
     {
-        operations.entry(r.try_get("patient_id")?).or_default().push(Operation {
+        patients.entry(r.try_get("patient_id")?).or_default().operations.push(Operation {
             encounter_id: r.try_get("encounter_id")?,
             system: r.try_get("code_system")?,
             code: r.try_get("code")?,
             performed_at: r.try_get("performed_at")?,
         });
     }
+    Ok(patients)
+}
+
+/// Computes and inserts the outcomes of `patients` (whose earlier outcomes, if any, are gone).
+/// Returns how many encounters they cover.
+pub async fn write<'a>(
+    conn: &mut Conn,
+    backend: Backend,
+    patients: impl Iterator<Item = (i64, &'a PatientRecords)>,
+    sets: &ValueSets,
+) -> crate::Result<u64> {
     let mut outcomes = Batch::new(
         backend,
         "encounter_outcomes",
@@ -293,6 +371,8 @@ async fn recompute_range(
             "or_procedure",
             "return_to_or_30",
             "complications",
+            "principal_dx_system",
+            "principal_dx_code",
         ],
     );
     let mut complications = Batch::new(
@@ -301,23 +381,13 @@ async fn recompute_range(
         &["encounter_id", "value_set", "condition_id"],
     );
     let mut count = 0;
-    let mut patients: Vec<&i64> = stays.keys().collect();
-    patients.sort();
     let flag = |b: bool| Some(i64::from(b));
-    for patient in patients {
-        let death = deaths.get(patient).cloned().flatten();
-        let results = compute(
-            death.as_deref(),
-            &stays[patient],
-            diagnoses.get(patient).map_or(&[], Vec::as_slice),
-            operations.get(patient).map_or(&[], Vec::as_slice),
-            sets,
-        );
-        for o in results {
+    for (patient, records) in patients {
+        for o in compute(records, sets) {
             for (set, condition) in &o.complications {
                 complications
                     .push(
-                        tx,
+                        conn,
                         vec![
                             Some(o.encounter_id).into(),
                             Some(set.clone()).into(),
@@ -326,12 +396,13 @@ async fn recompute_range(
                     )
                     .await?;
             }
+            let (system, code) = o.principal_dx.unzip();
             outcomes
                 .push(
-                    tx,
+                    conn,
                     vec![
                         Some(o.encounter_id).into(),
-                        Some(*patient).into(),
+                        Some(patient).into(),
                         o.los_days.into(),
                         o.los_hours.into(),
                         flag(o.in_hospital_death).into(),
@@ -341,13 +412,15 @@ async fn recompute_range(
                         o.or_procedure.map(i64::from).into(),
                         o.return_to_or_30.map(i64::from).into(),
                         Some(o.complications.len() as i64).into(),
+                        system.into(),
+                        code.into(),
                     ],
                 )
                 .await?;
             count += 1;
         }
     }
-    outcomes.flush(tx).await?;
-    complications.flush(tx).await?;
+    outcomes.flush(conn).await?;
+    complications.flush(conn).await?;
     Ok(count)
 }

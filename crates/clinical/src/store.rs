@@ -4,12 +4,14 @@
 //! inserts. Everything happens inside the caller's transaction; the importer holds the import
 //! lock, so the ids assigned here cannot clash.
 
+use crate::outcomes::PatientRecords;
 use crate::records::{self, Identifier, Kind, Record, Ref, identifier_key, key};
+use crate::value_sets::ValueSets;
 use crate::{Error, Result};
 use futures_util::TryStreamExt;
 use platform::db::{Backend, Tx};
 use sqlx::Row;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A value bound into a batched statement.
 #[derive(Clone, Debug)]
@@ -42,9 +44,68 @@ impl From<&str> for Val {
     }
 }
 
-/// Bound parameters per batched statement (SQLite).
-const PARAMETERS: usize = 4_000;
-/// Rows per statement on PostgreSQL, where a batch is one JSON parameter.
+/// The import's transaction, with at most one batched insert in flight: the insert runs as a
+/// task of its own while the importer reads and checks the next records, so that Rounds and the
+/// database work at the same time. Any other use of the connection first waits for it.
+pub struct Conn {
+    tx: Option<Tx>,
+    in_flight: Option<tokio::task::JoinHandle<(Tx, sqlx::Result<()>)>>,
+}
+
+type Insert = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
+
+impl Conn {
+    pub fn new(tx: Tx) -> Conn {
+        Conn {
+            tx: Some(tx),
+            in_flight: None,
+        }
+    }
+
+    /// The connection, once the insert in flight (if any) has succeeded.
+    pub async fn get(&mut self) -> Result<&mut sqlx::AnyConnection> {
+        self.settle().await?;
+        self.tx
+            .as_deref_mut()
+            .ok_or_else(|| Error::Invalid("the import's connection was lost".into()))
+    }
+
+    /// Starts `insert` once the previous one has succeeded, without waiting for it.
+    async fn submit(&mut self, insert: Insert) -> Result<()> {
+        self.settle().await?;
+        let Some(mut tx) = self.tx.take() else {
+            return Err(Error::Invalid("the import's connection was lost".into()));
+        };
+        self.in_flight = Some(tokio::spawn(async move {
+            let result = insert.execute(&mut *tx).await.map(|_| ());
+            (tx, result)
+        }));
+        Ok(())
+    }
+
+    async fn settle(&mut self) -> Result<()> {
+        if let Some(in_flight) = self.in_flight.take() {
+            let (tx, result) = in_flight
+                .await
+                .map_err(|e| Error::Invalid(format!("a batched insert failed: {e}")))?;
+            self.tx = Some(tx);
+            result?;
+        }
+        Ok(())
+    }
+
+    /// The transaction back, once everything submitted has run.
+    pub async fn into_tx(mut self) -> Result<Tx> {
+        self.get().await?;
+        self.tx
+            .take()
+            .ok_or_else(|| Error::Invalid("the import's connection was lost".into()))
+    }
+}
+
+/// Bound parameters per batched statement on SQLite.
+const SQLITE_PARAMETERS: usize = 4_000;
+/// Rows per batched statement on PostgreSQL, where a batch is one array parameter per column.
 const POSTGRES_ROWS: usize = 5_000;
 
 /// Multi-row `INSERT`s: one statement per many rows is what makes a large import fast on both
@@ -65,50 +126,46 @@ impl Batch {
             columns,
             rows: Vec::new(),
             per_statement: match backend {
-                Backend::Sqlite => (PARAMETERS / columns.len()).clamp(1, 500),
+                Backend::Sqlite => (SQLITE_PARAMETERS / columns.len()).clamp(1, 500),
                 Backend::Postgres => POSTGRES_ROWS,
             },
         }
     }
 
-    pub async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> Result<()> {
+    pub async fn push(&mut self, conn: &mut Conn, row: Vec<Val>) -> Result<()> {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
         if self.rows.len() >= self.per_statement {
-            self.flush(tx).await?;
+            self.flush(conn).await?;
         }
         Ok(())
     }
 
-    pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+    /// Submits the rows held (the insert may still be running when this returns).
+    pub async fn flush(&mut self, conn: &mut Conn) -> Result<()> {
         if self.rows.is_empty() {
             return Ok(());
         }
-        if self.backend == Backend::Postgres {
-            return self.flush_json(tx).await;
-        }
-        let width = self.columns.len();
-        let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES ",
+        let insert = match self.backend {
+            Backend::Sqlite => self.insert_parameters(),
+            Backend::Postgres => self.insert_arrays(),
+        };
+        conn.submit(insert).await
+    }
+
+    /// SQLite: `VALUES (?, …), (?, …)` with anonymous parameters (sqlx looks a named
+    /// parameter's name up on every bind, and SQLite finds a name by scanning the statement's
+    /// list, so `$n` costs time quadratic in the number of parameters). Unpacking a JSON
+    /// document with `json_each` was measured too: it is slower, as each `->>` parses its row
+    /// again.
+    fn insert_parameters(&mut self) -> Insert {
+        let row = format!("({})", vec!["?"; self.columns.len()].join(", "));
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
             self.table,
-            self.columns.join(", ")
+            self.columns.join(", "),
+            vec![row.as_str(); self.rows.len()].join(", ")
         );
-        for r in 0..self.rows.len() {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..width {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                // SQLite gets anonymous `?`s: sqlx looks a named parameter's name up on every bind,
-                // and SQLite finds a name by scanning the statement's list, so `$n` costs time
-                // quadratic in the number of parameters.
-                match self.backend {
-                    Backend::Sqlite => sql.push('?'),
-                    Backend::Postgres => sql.push_str(&format!("${}", r * width + c + 1)),
-                }
-            }
-            sql.push(')');
-        }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for row in self.rows.drain(..) {
             for value in row {
@@ -118,78 +175,67 @@ impl Batch {
                 };
             }
         }
-        query.execute(&mut **tx).await?;
-        Ok(())
+        query
     }
-}
 
-impl Batch {
-    /// PostgreSQL: the rows go as one JSON parameter that the server unpacks with
-    /// `json_to_recordset`: thousands of bound parameters cost more to send and plan than
-    /// one document to parse (and sqlx's `Any` driver cannot bind arrays for `UNNEST` or
-    /// `COPY`).
-    async fn flush_json(&mut self, tx: &mut Tx) -> Result<()> {
+    /// PostgreSQL: each column goes as one array parameter, written as the text of an array
+    /// literal (sqlx's `Any` driver binds no arrays) and unpacked by `unnest`: thousands of
+    /// bound parameters cost more to send and plan, and a JSON document of rows more to take
+    /// apart, than one array per column.
+    fn insert_arrays(&mut self) -> Insert {
         use std::fmt::Write as _;
-        let mut types = String::new();
-        let mut names = String::new();
-        for (c, value) in self.rows[0].iter().enumerate() {
-            let ty = match value {
+        let width = self.columns.len();
+        let mut arrays: Vec<String> = vec![String::from("{"); width];
+        let types: Vec<&str> = self.rows[0]
+            .iter()
+            .map(|value| match value {
                 Val::Int(_) => "BIGINT",
                 Val::Text(_) => "TEXT",
-            };
-            let sep = if c > 0 { ", " } else { "" };
-            let _ = write!(types, "{sep}c{c} {ty}");
-            let _ = write!(names, "{sep}c{c}");
-        }
-        let sql = format!(
-            "INSERT INTO {} ({}) SELECT {names} FROM json_to_recordset(CAST($1 AS JSON)) AS x({types})",
-            self.table,
-            self.columns.join(", "),
-        );
-        let mut json = String::with_capacity(self.rows.len() * 64 * self.columns.len().min(8));
-        json.push('[');
+            })
+            .collect();
         for (r, row) in self.rows.drain(..).enumerate() {
-            json.push_str(if r == 0 { "{" } else { ",{" });
             for (c, value) in row.into_iter().enumerate() {
-                if c > 0 {
-                    json.push(',');
+                let array = &mut arrays[c];
+                if r > 0 {
+                    array.push(',');
                 }
-                let _ = write!(json, "\"c{c}\":");
                 match value {
                     Val::Int(Some(v)) => {
-                        let _ = write!(json, "{v}");
+                        let _ = write!(array, "{v}");
                     }
-                    Val::Int(None) | Val::Text(None) => json.push_str("null"),
-                    Val::Text(Some(v)) => json_string(&mut json, &v),
+                    Val::Int(None) | Val::Text(None) => array.push_str("NULL"),
+                    Val::Text(Some(v)) => array_element(array, &v),
                 }
             }
-            json.push('}');
         }
-        json.push(']');
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(json)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        let unnest: Vec<String> = types
+            .iter()
+            .enumerate()
+            .map(|(c, ty)| format!("CAST(${} AS {ty}[])", c + 1))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT * FROM unnest({})",
+            self.table,
+            self.columns.join(", "),
+            unnest.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for mut array in arrays {
+            array.push('}');
+            query = query.bind(array);
+        }
+        query
     }
 }
 
-/// Appends `text` as a JSON string.
-fn json_string(out: &mut String, text: &str) {
-    use std::fmt::Write as _;
+/// Appends `text` as a quoted element of a PostgreSQL array literal.
+fn array_element(out: &mut String, text: &str) {
     out.push('"');
     for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+        if ch == '"' || ch == '\\' {
+            out.push('\\');
         }
+        out.push(ch);
     }
     out.push('"');
 }
@@ -354,7 +400,7 @@ fn update_sql(kind: Kind) -> String {
 
 /// Writes records of one source system within one transaction.
 pub struct Writer {
-    pub tx: Tx,
+    conn: Conn,
     backend: Backend,
     source: String,
     run_id: i64,
@@ -366,19 +412,88 @@ pub struct Writer {
     pub rejected: HashSet<u128>,
     next_id: HashMap<Kind, i64>,
     batches: HashMap<Kind, Batch>,
+    /// Patients that existed before this import and whose records it changed: their outcomes
+    /// are recomputed from the store.
     stale: HashSet<i64>,
+    /// Patients this import creates, with what their outcomes are computed from (all their
+    /// records are in this import, so nothing needs to be read back).
+    fresh: BTreeMap<i64, PatientRecords>,
     pub counts: HashMap<Kind, Counts>,
-    /// Secondary indexes of tables that were empty when the import began, dropped for the
-    /// bulk load and built again (name, `CREATE INDEX …`) before the outcomes are computed.
-    deferred_indexes: Vec<(String, String)>,
+    /// The value sets, which decide what of a new patient's records is kept for the outcomes.
+    sets: ValueSets,
+    /// What was dropped for the bulk load of tables that were empty when the import began.
+    deferred: Vec<Deferred>,
 }
+
+/// The secondary indexes (and, on PostgreSQL, foreign keys) of a table that was empty when the
+/// import began: dropped so that the bulk load does not maintain them row by row, and created
+/// again from their own definitions once the table is loaded, in the same transaction (DDL is
+/// transactional on both databases, so a refused import leaves them as they were). On
+/// PostgreSQL, dropping them locks the table, and a foreign key's target, until the import
+/// commits; only a first load into an empty table does this.
+struct Deferred {
+    table: &'static str,
+    /// The statements that create them again, indexes first.
+    create: Vec<String>,
+}
+
+/// The tables the outcomes are written to.
+const OUTCOME_TABLES: [&str; 2] = ["encounter_outcomes", "encounter_complications"];
 
 /// SQLite page cache for an import's connection (KiB; the default is 2 MB): the unique
 /// (source system, id) indexes take keys in random order, and a cache that holds them saves
 /// most of the page reads and writes of a large import. A ceiling, not an allocation.
-const IMPORT_CACHE_KIB: i64 = 128 * 1024;
+const IMPORT_CACHE_KIB: i64 = 1024 * 1024;
 /// What the connection goes back to the pool with (SQLite's default).
 const DEFAULT_CACHE_KIB: i64 = 2_000;
+
+/// Drops the secondary indexes and foreign keys of `table` if it is empty.
+async fn defer_if_empty(
+    tx: &mut Tx,
+    backend: Backend,
+    table: &'static str,
+) -> Result<Option<Deferred>> {
+    let any = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT 1 FROM {table} LIMIT 1"
+    )))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if any.is_some() {
+        return Ok(None);
+    }
+    let mut create = Vec::new();
+    for (name, definition) in secondary_indexes(tx, backend, table).await? {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
+            .execute(&mut **tx)
+            .await?;
+        create.push(definition);
+    }
+    if backend == Backend::Postgres {
+        // Unique constraints (their index is built by one sort when added back, instead of
+        // taking random keys one by one) and foreign keys (one trigger per inserted row and key
+        // otherwise; added back, each key is checked in one join over the whole table). Unique
+        // constraints first, as a foreign key may need one.
+        let keys = sqlx::query(
+            "SELECT CAST(conname AS TEXT), pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid = to_regclass($1) AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
+        )
+        .bind(table)
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in keys {
+            let (name, definition): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {name}"
+            )))
+            .execute(&mut **tx)
+            .await?;
+            create.push(format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+            ));
+        }
+    }
+    Ok(Some(Deferred { table, create }))
+}
 
 /// The secondary indexes of `table` (not those behind its primary key or unique constraints),
 /// as (name, definition).
@@ -410,7 +525,7 @@ impl Writer {
         let mut known = HashMap::new();
         let mut next_id = HashMap::new();
         let mut batches = HashMap::new();
-        let mut deferred_indexes = Vec::new();
+        let mut deferred = Vec::new();
         if backend == Backend::Sqlite {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "PRAGMA cache_size = -{IMPORT_CACHE_KIB}"
@@ -445,26 +560,12 @@ impl Writer {
             .try_get(0)?;
             next_id.insert(kind, max + 1);
             batches.insert(kind, Batch::new(backend, table, columns(kind)));
-            // A first load into an empty table: build its secondary indexes once at the end
-            // instead of updating them row by row (DDL is transactional on both databases, so a
-            // refused import leaves them as they were).
             if max == 0 {
-                let none: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM {table} LIMIT 1"
-                )))
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-                if none.is_none() {
-                    for (name, create) in secondary_indexes(&mut tx, backend, table).await? {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
-                            .execute(&mut *tx)
-                            .await?;
-                        deferred_indexes.push((name, create));
-                    }
-                }
+                deferred.extend(defer_if_empty(&mut tx, backend, table).await?);
             }
+        }
+        for table in OUTCOME_TABLES {
+            deferred.extend(defer_if_empty(&mut tx, backend, table).await?);
         }
         let mut targets = HashMap::new();
         let rows = sqlx::query(
@@ -499,6 +600,7 @@ impl Writer {
                 },
             );
         }
+        let sets = crate::value_sets::load(&mut tx).await?;
         let mut idents = HashMap::new();
         for row in sqlx::query("SELECT resource_type, system, value, source_id FROM clinical_identifiers WHERE source_system = $1")
             .bind(source)
@@ -511,7 +613,7 @@ impl Writer {
             idents.insert(identifier_key(kind, &system, &value), key(kind, &source_id));
         }
         Ok(Writer {
-            tx,
+            conn: Conn::new(tx),
             backend,
             source: source.to_string(),
             run_id,
@@ -522,8 +624,10 @@ impl Writer {
             next_id,
             batches,
             stale: HashSet::new(),
+            fresh: BTreeMap::new(),
+            sets,
             counts: HashMap::new(),
-            deferred_indexes,
+            deferred,
         })
     }
 
@@ -806,6 +910,16 @@ impl Writer {
         })
     }
 
+    /// The row id of the encounter a condition or procedure names (already resolved by `values`).
+    fn encounter_of(&self, record: &Record) -> Option<i64> {
+        let encounter = match record {
+            Record::Condition(c) => c.encounter.as_ref(),
+            Record::Procedure(p) => p.encounter.as_ref(),
+            _ => None,
+        };
+        encounter.and_then(|r| self.row_id(r, "encounter").ok())
+    }
+
     async fn write_row(
         &mut self,
         kind: Kind,
@@ -819,6 +933,17 @@ impl Writer {
         };
         let id = match existing {
             Some(id) => {
+                // A record moved to another patient leaves the first one's outcomes stale too.
+                if let (Some(table), Some(_)) = (table(kind), patient) {
+                    let before: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT patient_id FROM {table} WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_one(self.conn.get().await?)
+                    .await?
+                    .try_get(0)?;
+                    self.stale.insert(before);
+                }
                 let sql = update_sql(kind);
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for value in values {
@@ -827,7 +952,7 @@ impl Writer {
                         Val::Text(v) => query.bind(v),
                     };
                 }
-                query.bind(id).execute(&mut *self.tx).await?;
+                query.bind(id).execute(self.conn.get().await?).await?;
                 id
             }
             None => {
@@ -840,17 +965,30 @@ impl Writer {
                 row.push(source_id.into());
                 row.extend(values);
                 if let Some(batch) = self.batches.get_mut(&kind) {
-                    batch.push(&mut self.tx, row).await?;
+                    batch.push(&mut self.conn, row).await?;
                 }
                 id
             }
         };
-        match (kind, patient) {
-            (Kind::Patient, _) => {
+        match (record, patient) {
+            (Record::Patient(p), _) if existing.is_none() => {
+                let records = PatientRecords {
+                    death_date: p.death_date.clone(),
+                    ..PatientRecords::default()
+                };
+                self.fresh.insert(id, records);
+            }
+            (Record::Patient(_), _) => {
                 self.stale.insert(id);
             }
             (_, Some(patient)) => {
-                self.stale.insert(patient);
+                let encounter = self.encounter_of(record);
+                match self.fresh.get_mut(&patient) {
+                    Some(records) => records.add(id, record, encounter, &self.sets),
+                    None => {
+                        self.stale.insert(patient);
+                    }
+                }
             }
             _ => {}
         }
@@ -877,7 +1015,7 @@ impl Writer {
             .bind(&i.system)
             .bind(&i.value)
             .bind(source_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn.get().await?)
             .await?;
             self.idents.insert(
                 identifier_key(kind, &i.system, &i.value),
@@ -932,7 +1070,7 @@ impl Writer {
                 .bind(hash)
                 .bind(self.run_id)
                 .bind(id)
-                .execute(&mut *self.tx)
+                .execute(self.conn.get().await?)
                 .await?;
                 id
             }
@@ -949,7 +1087,7 @@ impl Writer {
             .bind(target.practitioner)
             .bind(hash)
             .bind(self.run_id)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn.get().await?)
             .await?
             .try_get(0)?,
         };
@@ -986,7 +1124,7 @@ impl Writer {
                 sqlx::query("SELECT id FROM departments WHERE facility_id = $1 AND name = $2")
                     .bind(facility)
                     .bind(&o.name)
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn.get().await?)
                     .await?;
             let department: i64 = match found {
                 Some(row) => row.try_get(0)?,
@@ -996,7 +1134,7 @@ impl Writer {
                 .bind(facility)
                 .bind(&o.name)
                 .bind(&now)
-                .fetch_one(&mut *self.tx)
+                .fetch_one(self.conn.get().await?)
                 .await?
                 .try_get(0)?,
             };
@@ -1010,13 +1148,13 @@ impl Writer {
         if let Some(ccn) = &o.ccn {
             found = sqlx::query("SELECT id FROM facilities WHERE ccn = $1")
                 .bind(ccn)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn.get().await?)
                 .await?;
         }
         if found.is_none() {
             found = match sqlx::query("SELECT id, ccn FROM facilities WHERE name = $1")
                 .bind(&o.name)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn.get().await?)
                 .await?
             {
                 Some(row) => {
@@ -1043,7 +1181,7 @@ impl Writer {
             .bind(&o.name)
             .bind(o.ccn.clone())
             .bind(&now)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn.get().await?)
             .await?
             .try_get(0)?,
         };
@@ -1085,7 +1223,7 @@ impl Writer {
         let found = sqlx::query("SELECT id FROM units WHERE facility_id = $1 AND name = $2")
             .bind(facility)
             .bind(&l.name)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn.get().await?)
             .await?;
         let unit: i64 = match found {
             Some(row) => {
@@ -1095,7 +1233,7 @@ impl Writer {
                     sqlx::query("UPDATE units SET beds = $1 WHERE id = $2 AND beds = 0")
                         .bind(beds)
                         .bind(unit)
-                        .execute(&mut *self.tx)
+                        .execute(self.conn.get().await?)
                         .await?;
                 }
                 unit
@@ -1109,7 +1247,7 @@ impl Writer {
             .bind(kind)
             .bind(l.beds.unwrap_or(0))
             .bind(platform::time::now_text())
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn.get().await?)
             .await?
             .try_get(0)?,
         };
@@ -1126,32 +1264,24 @@ impl Writer {
     pub async fn flush(&mut self) -> Result<()> {
         for kind in Kind::ALL {
             if let Some(batch) = self.batches.get_mut(&kind) {
-                batch.flush(&mut self.tx).await?;
+                batch.flush(&mut self.conn).await?;
             }
         }
         Ok(())
     }
 
-    /// Builds the indexes dropped for the bulk load.
-    async fn build_deferred_indexes(&mut self) -> Result<()> {
-        for (_, create) in std::mem::take(&mut self.deferred_indexes) {
-            sqlx::query(sqlx::AssertSqlSafe(create))
-                .execute(&mut *self.tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// PostgreSQL learns the size of a table from an index build but nothing of its columns,
-    /// and then plans the queries that follow a first load badly (an ordered scan of every
-    /// condition per encounter). Statistics of the freshly loaded tables avoid that.
-    async fn analyze_bulk_load(&mut self) -> Result<()> {
-        if !self.deferred_indexes.is_empty() && self.backend == Backend::Postgres {
-            sqlx::query(
-                "ANALYZE patients, clinical_practitioners, encounters, conditions, procedures",
-            )
-            .execute(&mut *self.tx)
-            .await?;
+    /// Creates again what was dropped for the bulk load of `tables`.
+    async fn build_deferred(&mut self, tables: &[&str]) -> Result<()> {
+        let (now, later) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|d| tables.contains(&d.table));
+        self.deferred = later;
+        for deferred in now {
+            for create in deferred.create {
+                sqlx::query(sqlx::AssertSqlSafe(create))
+                    .execute(self.conn.get().await?)
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -1159,7 +1289,7 @@ impl Writer {
     /// Gives the transaction back (to roll it back) with the connection's cache as it was.
     pub async fn abandon(mut self) -> Result<Tx> {
         self.restore_cache().await?;
-        Ok(self.tx)
+        self.conn.into_tx().await
     }
 
     async fn restore_cache(&mut self) -> Result<()> {
@@ -1167,21 +1297,14 @@ impl Writer {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"
             )))
-            .execute(&mut *self.tx)
+            .execute(self.conn.get().await?)
             .await?;
         }
         Ok(())
     }
 
-    /// Marks every patient stale (value sets changed, so every outcome may have).
-    pub async fn all_stale(&mut self) -> Result<()> {
-        sqlx::query("INSERT INTO clinical_stale_patients (patient_id) SELECT id FROM patients")
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    /// Flushes, sets principal diagnoses and recomputes the outcomes of the patients touched;
+    /// Flushes, computes the outcomes of the patients touched (from memory for those this
+    /// import created, from the store for the others) and builds what the bulk load deferred;
     /// returns the transaction for the caller to audit and commit.
     pub async fn finish(mut self) -> Result<(Tx, u64)> {
         let timing = std::env::var_os("ROUNDS_IMPORT_TIMING").is_some();
@@ -1192,76 +1315,57 @@ impl Writer {
             }
         };
         self.flush().await?;
-        self.analyze_bulk_load().await?;
+        let analyze = self.backend == Backend::Postgres && !self.deferred.is_empty();
+        // The records are read back by patient below: their tables need their indexes.
+        let record_tables: Vec<&str> = Kind::ALL.into_iter().filter_map(table).collect();
+        self.build_deferred(&record_tables).await?;
+        lap("record indexes built");
+        let sets = std::mem::take(&mut self.sets);
         let mut stale: Vec<i64> = self.stale.drain().collect();
         stale.sort_unstable();
         let mut batch = Batch::new(self.backend, "clinical_stale_patients", &["patient_id"]);
         let existing: HashSet<i64> = sqlx::query("SELECT patient_id FROM clinical_stale_patients")
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn.get().await?)
             .await?
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
         for id in stale.into_iter().filter(|id| !existing.contains(id)) {
-            batch.push(&mut self.tx, vec![id.into()]).await?;
+            batch.push(&mut self.conn, vec![id.into()]).await?;
         }
-        batch.flush(&mut self.tx).await?;
-        lap("stale patients marked");
-        // The principal diagnosis of each encounter of those patients: the first (lowest id)
-        // condition of rank 1 that names the encounter, else none. Set-based (one pass over the
-        // rank-1 conditions) rather than a lookup per encounter.
-        sqlx::query(
-            "UPDATE encounters SET principal_dx_system = NULL, principal_dx_code = NULL \
-             WHERE patient_id IN (SELECT patient_id FROM clinical_stale_patients) \
-             AND (principal_dx_system IS NOT NULL OR principal_dx_code IS NOT NULL)",
+        batch.flush(&mut self.conn).await?;
+        let mut recomputed =
+            crate::outcomes::recompute_stale(&mut self.conn, self.backend, &sets).await?;
+        lap("outcomes of earlier patients recomputed");
+        let fresh = std::mem::take(&mut self.fresh);
+        recomputed += crate::outcomes::write(
+            &mut self.conn,
+            self.backend,
+            fresh.iter().map(|(id, records)| (*id, records)),
+            &sets,
         )
-        .execute(&mut *self.tx)
         .await?;
-        sqlx::query(
-            "UPDATE encounters SET principal_dx_system = p.code_system, principal_dx_code = p.code \
-             FROM (SELECT c.encounter_id, c.code_system, c.code FROM conditions c JOIN \
-                   (SELECT MIN(id) AS id FROM conditions WHERE rank = 1 AND encounter_id IN \
-                      (SELECT id FROM encounters WHERE patient_id IN (SELECT patient_id FROM clinical_stale_patients)) \
-                    GROUP BY encounter_id) m ON m.id = c.id) p \
-             WHERE p.encounter_id = encounters.id",
-        )
-        .execute(&mut *self.tx)
-        .await?;
-        lap("principal diagnoses set");
-        // After the update above, which rewrites every encounter row of a first load: built
-        // now, the indexes take each row once.
-        self.build_deferred_indexes().await?;
-        lap("indexes built");
-        let recomputed = crate::outcomes::recompute_stale(&mut self.tx, self.backend).await?;
-        lap("outcomes recomputed");
+        drop(fresh);
+        lap("outcomes of new patients computed");
+        self.build_deferred(&OUTCOME_TABLES).await?;
+        lap("outcome indexes built");
+        // PostgreSQL learns the size of a table from an index build but nothing of its
+        // columns, and plans the first queries after a first load badly without statistics.
+        if analyze {
+            sqlx::query(
+                "ANALYZE patients, clinical_practitioners, encounters, conditions, procedures, encounter_outcomes",
+            )
+            .execute(self.conn.get().await?)
+            .await?;
+            lap("analysed");
+        }
         self.restore_cache().await?;
-        Ok((self.tx, recomputed))
+        Ok((self.conn.into_tx().await?, recomputed))
     }
 }
 
 impl From<Refused> for Error {
     fn from(r: Refused) -> Error {
         Error::Invalid(format!("{}: {}", r.field, r.reason))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_string;
-
-    #[test]
-    fn json_strings_read_back_as_written() {
-        for text in [
-            "plain",
-            "quote \" and \\ slash",
-            "tab\tnew\nline\r",
-            "\u{1}ctl",
-            "é ünï 漢",
-        ] {
-            let mut out = String::new();
-            json_string(&mut out, text);
-            let back: String = serde_json::from_str(&out).unwrap();
-            assert_eq!(back, text);
-        }
     }
 }

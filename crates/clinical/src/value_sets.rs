@@ -33,6 +33,13 @@ impl ValueSets {
         self.sets.get(name).is_some_and(|s| !s.is_empty())
     }
 
+    /// Is (system, code) in any set whose name starts with `prefix`?
+    pub fn in_any_with_prefix(&self, prefix: &str, system: &str, code: &str) -> bool {
+        self.sets.iter().any(|(name, set)| {
+            name.starts_with(prefix) && set.get(system).is_some_and(|codes| codes.contains(code))
+        })
+    }
+
     pub fn names_with_prefix(&self, prefix: &str) -> Vec<&str> {
         let mut names: Vec<&str> = self
             .sets

@@ -7,8 +7,8 @@ pub mod error;
 pub mod funnel;
 pub mod logistic;
 pub mod riskadj;
-pub mod spc;
 pub mod rt;
+pub mod spc;
 pub mod surveillance;
 
 pub use error::StatsError;

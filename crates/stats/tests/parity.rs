@@ -6,7 +6,7 @@ mod funnel;
 mod pv;
 #[path = "parity/riskadj.rs"]
 mod riskadj;
-#[path = "parity/surveillance.rs"]
-mod surveillance;
 #[path = "parity/spc.rs"]
 mod spc;
+#[path = "parity/surveillance.rs"]
+mod surveillance;

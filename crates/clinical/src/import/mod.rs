@@ -239,10 +239,59 @@ pub trait Reader: Send {
     }
 }
 
+/// What the reading thread hands the writer.
+enum Fed {
+    Reads(Vec<Read>),
+    /// Every record of the phase has been handed over.
+    PhaseEnd,
+    Failed(Error),
+}
+
+/// Reads handed over at a time, and chunks the reader may be ahead by.
+const FEED_CHUNK: usize = 1_024;
+const FEED_AHEAD: usize = 16;
+
+/// Reads every phase on a thread of its own, a bounded distance ahead of the writer, so that
+/// parsing and writing overlap. The thread stops when the receiver is dropped; it gives the
+/// reader back when it is done.
+fn read_ahead(
+    mut reader: Box<dyn Reader>,
+) -> (
+    tokio::sync::mpsc::Receiver<Fed>,
+    std::thread::JoinHandle<Box<dyn Reader>>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(FEED_AHEAD);
+    let handle = std::thread::spawn(move || {
+        for phase in 0..PHASES {
+            if let Err(e) = reader.start(phase) {
+                let _ = sender.blocking_send(Fed::Failed(e));
+                return reader;
+            }
+            let mut chunk = Vec::with_capacity(FEED_CHUNK);
+            while let Some(read) = reader.next() {
+                chunk.push(read);
+                if chunk.len() == FEED_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(FEED_CHUNK));
+                    if sender.blocking_send(Fed::Reads(full)).is_err() {
+                        return reader;
+                    }
+                }
+            }
+            if sender.blocking_send(Fed::Reads(chunk)).is_err()
+                || sender.blocking_send(Fed::PhaseEnd).is_err()
+            {
+                return reader;
+            }
+        }
+        reader
+    });
+    (receiver, handle)
+}
+
 /// Runs an import: every phase through `reader`, one transaction, one audit entry.
 pub async fn drive(
     db: &Db,
-    reader: &mut dyn Reader,
+    mut reader: Box<dyn Reader>,
     kind: &str,
     options: &mut Options,
 ) -> Result<Summary> {
@@ -312,89 +361,101 @@ pub async fn drive(
     let mut writer = Writer::open(tx, db.backend, &source, run_id).await?;
     let mut handled: u64 = 0;
     let mut problem_lines: HashSet<(String, u64)> = HashSet::new();
+    let (mut feed, reading) = read_ahead(reader);
     for phase in 0..PHASES {
-        reader.start(phase)?;
-        while let Some(read) = reader.next() {
-            let item = match read {
-                Read::Problem(kind, problem) => {
-                    if problems_seen.insert((
-                        problem.file.clone(),
-                        problem.line,
-                        problem.field.clone(),
-                    )) {
+        loop {
+            let chunk = match feed.recv().await {
+                Some(Fed::Reads(chunk)) => chunk,
+                Some(Fed::PhaseEnd) => break,
+                Some(Fed::Failed(e)) => return Err(e),
+                None => {
+                    return Err(Error::Invalid(
+                        "the files could not be read to the end".into(),
+                    ));
+                }
+            };
+            for read in chunk {
+                let item = match read {
+                    Read::Problem(kind, problem) => {
+                        if problems_seen.insert((
+                            problem.file.clone(),
+                            problem.line,
+                            problem.field.clone(),
+                        )) {
+                            summary
+                                .counts(kind.map_or(UNREADABLE, Kind::as_str))
+                                .rejected += 1;
+                            keep(&mut summary, problem, options);
+                        }
+                        continue;
+                    }
+                    Read::Item(item) => item,
+                };
+                let file_name =
+                    |summary: &Summary| summary.files.get(item.file).cloned().unwrap_or_default();
+                let record = match item.record {
+                    Ok(record) if record.phase() == phase => record,
+                    Ok(_) => continue,
+                    Err(refusal) => {
+                        let file = file_name(&summary);
+                        if problems_seen.insert((file.clone(), item.line, refusal.field.clone())) {
+                            let c = summary.counts(item.kind.as_str());
+                            c.read += 1;
+                            c.rejected += 1;
+                            writer.rejected.insert(key(item.kind, &item.id));
+                            problem_lines.insert((file.clone(), item.line));
+                            keep(
+                                &mut summary,
+                                Problem::new(&file, item.line, &refusal.field, refusal.reason),
+                                options,
+                            );
+                        }
+                        continue;
+                    }
+                };
+                for w in item.warnings {
+                    let file = file_name(&summary);
+                    summary.warning_count += 1;
+                    if summary.warnings.len() < options.max_problems {
                         summary
-                            .counts(kind.map_or(UNREADABLE, Kind::as_str))
-                            .rejected += 1;
-                        keep(&mut summary, problem, options);
+                            .warnings
+                            .push(Problem::new(&file, item.line, &w.field, w.reason));
                     }
-                    continue;
                 }
-                Read::Item(item) => item,
-            };
-            let file_name =
-                |summary: &Summary| summary.files.get(item.file).cloned().unwrap_or_default();
-            let record = match item.record {
-                Ok(record) if record.phase() == phase => record,
-                Ok(_) => continue,
-                Err(refusal) => {
-                    let file = file_name(&summary);
-                    if problems_seen.insert((file.clone(), item.line, refusal.field.clone())) {
+                summary.counts(item.kind.as_str()).read += 1;
+                match writer.write(&item.id, &record).await? {
+                    Ok(written) => {
                         let c = summary.counts(item.kind.as_str());
-                        c.read += 1;
-                        c.rejected += 1;
+                        match written {
+                            Written::Created => c.created += 1,
+                            Written::Updated => c.updated += 1,
+                            Written::Unchanged => c.unchanged += 1,
+                        }
+                    }
+                    Err(refusal) => {
+                        let file = file_name(&summary);
+                        summary.counts(item.kind.as_str()).rejected += 1;
                         writer.rejected.insert(key(item.kind, &item.id));
-                        problem_lines.insert((file.clone(), item.line));
-                        keep(
-                            &mut summary,
-                            Problem::new(&file, item.line, &refusal.field, refusal.reason),
-                            options,
-                        );
-                    }
-                    continue;
-                }
-            };
-            for w in item.warnings {
-                let file = file_name(&summary);
-                summary.warning_count += 1;
-                if summary.warnings.len() < options.max_problems {
-                    summary
-                        .warnings
-                        .push(Problem::new(&file, item.line, &w.field, w.reason));
-                }
-            }
-            summary.counts(item.kind.as_str()).read += 1;
-            match writer.write(&item.id, &record).await? {
-                Ok(written) => {
-                    let c = summary.counts(item.kind.as_str());
-                    match written {
-                        Written::Created => c.created += 1,
-                        Written::Updated => c.updated += 1,
-                        Written::Unchanged => c.unchanged += 1,
+                        // A record of the same row as a rejected one (a CSV template row stands for
+                        // several) is rejected with it without a second line in the report.
+                        let cascade = refusal.reason.ends_with(crate::store::REJECTED_REFERENCE)
+                            && problem_lines.contains(&(file.clone(), item.line));
+                        if !cascade {
+                            problem_lines.insert((file.clone(), item.line));
+                            keep(
+                                &mut summary,
+                                Problem::new(&file, item.line, &refusal.field, refusal.reason),
+                                options,
+                            );
+                        }
                     }
                 }
-                Err(refusal) => {
-                    let file = file_name(&summary);
-                    summary.counts(item.kind.as_str()).rejected += 1;
-                    writer.rejected.insert(key(item.kind, &item.id));
-                    // A record of the same row as a rejected one (a CSV template row stands for
-                    // several) is rejected with it without a second line in the report.
-                    let cascade = refusal.reason.ends_with(crate::store::REJECTED_REFERENCE)
-                        && problem_lines.contains(&(file.clone(), item.line));
-                    if !cascade {
-                        problem_lines.insert((file.clone(), item.line));
-                        keep(
-                            &mut summary,
-                            Problem::new(&file, item.line, &refusal.field, refusal.reason),
-                            options,
-                        );
-                    }
+                handled += 1;
+                if handled.is_multiple_of(10_000)
+                    && let Some(progress) = options.progress.as_mut()
+                {
+                    progress(handled);
                 }
-            }
-            handled += 1;
-            if handled.is_multiple_of(10_000)
-                && let Some(progress) = options.progress.as_mut()
-            {
-                progress(handled);
             }
         }
         writer.flush().await?;
@@ -405,6 +466,9 @@ pub async fn drive(
             );
         }
     }
+    let reader = reading
+        .join()
+        .map_err(|_| Error::Invalid("the thread reading the files failed".into()))?;
     summary.skipped = reader.skipped();
     summary.billing = reader.billing_read();
     let refused = summary.rejected_total() > 0 && !options.skip_invalid;
@@ -568,6 +632,6 @@ pub fn expand(paths: &[PathBuf], accept: impl Fn(&str) -> bool) -> Result<Vec<Pa
 /// Imports FHIR R4 files and directories (NDJSON and Bundles, plain or gzip): the library entry
 /// point behind `rounds import fhir` and the import job.
 pub async fn run(db: &Db, sources: &[PathBuf], options: &mut Options) -> Result<Summary> {
-    let mut reader = fhir::FhirReader::new(sources)?;
-    drive(db, &mut reader, "fhir", options).await
+    let reader = fhir::FhirReader::new(sources)?;
+    drive(db, Box::new(reader), "fhir", options).await
 }

@@ -460,6 +460,6 @@ pub async fn run(
     dir: &Path,
     options: &mut super::Options,
 ) -> Result<super::Summary> {
-    let mut reader = SyntheaReader::new(dir)?;
-    super::drive(db, &mut reader, "synthea-csv", options).await
+    let reader = SyntheaReader::new(dir)?;
+    super::drive(db, Box::new(reader), "synthea-csv", options).await
 }

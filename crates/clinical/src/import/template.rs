@@ -149,7 +149,10 @@ pub async fn load_value_sets(db: &Db, path: &Path, options: &Options) -> Result<
         sqlx::query("INSERT INTO clinical_stale_patients (patient_id) SELECT id FROM patients")
             .execute(&mut *tx)
             .await?;
-        crate::outcomes::recompute_stale(&mut tx, db.backend).await?;
+        let sets = value_sets::load(&mut tx).await?;
+        let mut conn = crate::store::Conn::new(tx);
+        crate::outcomes::recompute_stale(&mut conn, db.backend, &sets).await?;
+        tx = conn.into_tx().await?;
     }
     let detail = format!(
         "value sets from {}: {added} codes added, {removed} removed",
@@ -647,11 +650,11 @@ pub async fn run(
     path: &Path,
     options: &mut Options,
 ) -> Result<super::Summary> {
-    let mut reader = TemplateReader::new(template, path);
+    let reader = TemplateReader::new(template, path);
     let kind = match template {
         Template::Encounters => "csv-encounters",
         Template::Procedures => "csv-procedures",
         Template::Diagnoses => "csv-diagnoses",
     };
-    super::drive(db, &mut reader, kind, options).await
+    super::drive(db, Box::new(reader), kind, options).await
 }

@@ -46,8 +46,9 @@ async fn the_templates_load_encounters_diagnoses_and_procedures() {
                 .unwrap_or_else(|e| panic!("{}: {path}: {e}", t.name));
         }
         let e = sqlx::query(
-            "SELECT e.admit_at, e.discharge_disposition, e.ms_drg, e.principal_dx_code, e.payer, e.cost_cents, e.charges_cents, \
+            "SELECT e.admit_at, e.discharge_disposition, e.ms_drg, o.principal_dx_code, e.payer, e.cost_cents, e.charges_cents, \
              f.name, d.name, u.name, p.npi FROM encounters e JOIN facilities f ON f.id = e.facility_id \
+             JOIN encounter_outcomes o ON o.encounter_id = e.id \
              JOIN departments d ON d.id = e.department_id JOIN units u ON u.id = e.unit_id \
              JOIN clinical_practitioners p ON p.id = e.attending_id WHERE e.source_id = 'A101'",
         )

@@ -92,10 +92,11 @@ pub fn sqlite_file(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     })
 }
 
-/// Runs a command's async body to completion on a runtime of its own (one thread: a command does
-/// one thing at a time).
+/// Runs a command's async body to completion on a runtime of its own: the body on this thread,
+/// and what it spawns (an import's batched inserts, which overlap its reading) on one other.
 pub fn block_on<T>(body: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
