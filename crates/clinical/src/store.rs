@@ -5,7 +5,7 @@
 //! lock, so the ids assigned here cannot clash.
 
 use crate::outcomes::PatientRecords;
-use crate::records::{self, Identifier, Kind, Record, Ref, identifier_key, key};
+use crate::records::{self, Identifier, KeyMap, KeySet, Kind, Record, Ref, identifier_key, key};
 use crate::value_sets::ValueSets;
 use crate::{Error, Result};
 use futures_util::TryStreamExt;
@@ -404,12 +404,12 @@ pub struct Writer {
     backend: Backend,
     source: String,
     run_id: i64,
-    known: HashMap<u128, Known>,
-    targets: HashMap<u128, Target>,
+    known: KeyMap<Known>,
+    targets: KeyMap<Target>,
     /// Business identifier → record key.
-    idents: HashMap<u128, u128>,
+    idents: KeyMap<u128>,
     /// Records the reading pass refused (so references to them say so).
-    pub rejected: HashSet<u128>,
+    pub rejected: KeySet,
     next_id: HashMap<Kind, i64>,
     batches: HashMap<Kind, Batch>,
     /// Patients that existed before this import and whose records it changed: their outcomes
@@ -443,7 +443,7 @@ const OUTCOME_TABLES: [&str; 2] = ["encounter_outcomes", "encounter_complication
 /// SQLite page cache for an import's connection (KiB; the default is 2 MB): the unique
 /// (source system, id) indexes take keys in random order, and a cache that holds them saves
 /// most of the page reads and writes of a large import. A ceiling, not an allocation.
-const IMPORT_CACHE_KIB: i64 = 1024 * 1024;
+const IMPORT_CACHE_KIB: i64 = 256 * 1024;
 /// What the connection goes back to the pool with (SQLite's default).
 const DEFAULT_CACHE_KIB: i64 = 2_000;
 
@@ -522,7 +522,7 @@ async fn secondary_indexes(
 impl Writer {
     /// Loads what the store already holds of `source` (ids and content hashes only).
     pub async fn open(mut tx: Tx, backend: Backend, source: &str, run_id: i64) -> Result<Writer> {
-        let mut known = HashMap::new();
+        let mut known = KeyMap::default();
         let mut next_id = HashMap::new();
         let mut batches = HashMap::new();
         let mut deferred = Vec::new();
@@ -567,7 +567,7 @@ impl Writer {
         for table in OUTCOME_TABLES {
             deferred.extend(defer_if_empty(&mut tx, backend, table).await?);
         }
-        let mut targets = HashMap::new();
+        let mut targets = KeyMap::default();
         let rows = sqlx::query(
             "SELECT id, resource_type, source_id, content_hash, facility_id, department_id, unit_id, practitioner_id \
              FROM clinical_source_refs WHERE source_system = $1",
@@ -601,7 +601,7 @@ impl Writer {
             );
         }
         let sets = crate::value_sets::load(&mut tx).await?;
-        let mut idents = HashMap::new();
+        let mut idents = KeyMap::default();
         for row in sqlx::query("SELECT resource_type, system, value, source_id FROM clinical_identifiers WHERE source_system = $1")
             .bind(source)
             .fetch_all(&mut *tx)
@@ -620,7 +620,7 @@ impl Writer {
             known,
             targets,
             idents,
-            rejected: HashSet::new(),
+            rejected: KeySet::default(),
             next_id,
             batches,
             stale: HashSet::new(),
@@ -744,7 +744,7 @@ impl Writer {
         }
         let result = match table(kind) {
             Some(_) => {
-                self.write_row(kind, source_id, record, existing.map(|e| e.id))
+                self.write_row(kind, source_id, record, hash, existing.map(|e| e.id))
                     .await?
             }
             None => {
@@ -784,17 +784,16 @@ impl Writer {
 
     /// The values of a row-table record after `id`, `source_system`, `source_id` (in `columns`
     /// order), with the patient it concerns.
-    fn values(&self, record: &Record) -> std::result::Result<(Vec<Val>, Option<i64>), Refused> {
+    fn values(
+        &self,
+        record: &Record,
+        hash: i64,
+    ) -> std::result::Result<(Vec<Val>, Option<i64>), Refused> {
         let text = |v: &Option<String>| Val::Text(v.clone());
         let run = Val::from(self.run_id);
         Ok(match record {
             Record::Practitioner(p) => (
-                vec![
-                    text(&p.npi),
-                    p.name.as_str().into(),
-                    record.content_hash().into(),
-                    run,
-                ],
+                vec![text(&p.npi), p.name.as_str().into(), hash.into(), run],
                 None,
             ),
             Record::Patient(p) => (
@@ -803,7 +802,7 @@ impl Writer {
                     p.sex.into(),
                     text(&p.zip3),
                     text(&p.death_date),
-                    record.content_hash().into(),
+                    hash.into(),
                     run,
                 ],
                 None,
@@ -846,7 +845,7 @@ impl Writer {
                         text(&e.payer),
                         e.cost_cents.into(),
                         e.charges_cents.into(),
-                        record.content_hash().into(),
+                        hash.into(),
                         run,
                     ],
                     Some(patient),
@@ -871,7 +870,7 @@ impl Writer {
                         Val::Text(c.present_on_admission.map(str::to_string)),
                         c.rank.into(),
                         text(&c.onset_at),
-                        record.content_hash().into(),
+                        hash.into(),
                         run,
                     ],
                     Some(patient),
@@ -900,7 +899,7 @@ impl Writer {
                         p.code.as_str().into(),
                         text(&p.performed_at),
                         performer.into(),
-                        record.content_hash().into(),
+                        hash.into(),
                         run,
                     ],
                     Some(patient),
@@ -925,9 +924,10 @@ impl Writer {
         kind: Kind,
         source_id: &str,
         record: &Record,
+        hash: i64,
         existing: Option<i64>,
     ) -> Result<std::result::Result<i64, Refused>> {
-        let (values, patient) = match self.values(record) {
+        let (values, patient) = match self.values(record, hash) {
             Ok(v) => v,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -1315,11 +1315,22 @@ impl Writer {
             }
         };
         self.flush().await?;
-        let analyze = self.backend == Backend::Postgres && !self.deferred.is_empty();
-        // The records are read back by patient below: their tables need their indexes.
+        // The records of patients imported earlier are read back by patient below: their
+        // tables need their indexes, and on PostgreSQL statistics too if they were just loaded
+        // (it learns a table's size from an index build but nothing of its columns, and plans
+        // the reads badly). Otherwise autovacuum analyses the loaded tables after the commit.
+        let analyze = self.backend == Backend::Postgres
+            && !self.deferred.is_empty()
+            && !self.stale.is_empty();
         let record_tables: Vec<&str> = Kind::ALL.into_iter().filter_map(table).collect();
         self.build_deferred(&record_tables).await?;
         lap("record indexes built");
+        if analyze {
+            sqlx::query("ANALYZE patients, encounters, conditions, procedures")
+                .execute(self.conn.get().await?)
+                .await?;
+            lap("analysed");
+        }
         let sets = std::mem::take(&mut self.sets);
         let mut stale: Vec<i64> = self.stale.drain().collect();
         stale.sort_unstable();
@@ -1349,16 +1360,6 @@ impl Writer {
         lap("outcomes of new patients computed");
         self.build_deferred(&OUTCOME_TABLES).await?;
         lap("outcome indexes built");
-        // PostgreSQL learns the size of a table from an index build but nothing of its
-        // columns, and plans the first queries after a first load badly without statistics.
-        if analyze {
-            sqlx::query(
-                "ANALYZE patients, clinical_practitioners, encounters, conditions, procedures, encounter_outcomes",
-            )
-            .execute(self.conn.get().await?)
-            .await?;
-            lap("analysed");
-        }
         self.restore_cache().await?;
         Ok((self.conn.into_tx().await?, recomputed))
     }

@@ -6,7 +6,7 @@
 use super::files::{self, Lines};
 use super::{Item, Read, Reader};
 use crate::codes;
-use crate::records::{self, Identifier, Kind, Record, Ref, key};
+use crate::records::{self, Identifier, KeyMap, Kind, Record, Ref, key};
 use crate::store::Refused;
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -480,8 +480,8 @@ fn claim_key(id: &str) -> u128 {
 #[derive(Default)]
 struct BillingBook {
     read: u64,
-    by_encounter: HashMap<u128, Billing>,
-    claim_encounters: HashMap<u128, Vec<u128>>,
+    by_encounter: KeyMap<Billing>,
+    claim_encounters: KeyMap<Vec<u128>>,
     /// EOBs that name their encounter only through their Claim.
     by_claim: Vec<BillingItem>,
 }
@@ -531,7 +531,7 @@ impl BillingBook {
                 .unwrap_or_default();
             self.apply(&encounters, &item);
         }
-        self.claim_encounters = HashMap::new();
+        self.claim_encounters = KeyMap::default();
     }
 }
 
@@ -642,8 +642,8 @@ fn parse_reference(
 
 struct Ctx<'a> {
     urls: Option<&'a FullUrls>,
-    ranks: &'a HashMap<u128, i64>,
-    billing: &'a HashMap<u128, Billing>,
+    ranks: &'a KeyMap<i64>,
+    billing: &'a KeyMap<Billing>,
 }
 
 impl Ctx<'_> {
@@ -1255,7 +1255,7 @@ pub struct FhirReader {
     phase: usize,
     next_file: usize,
     current: Current,
-    ranks: HashMap<u128, i64>,
+    ranks: KeyMap<i64>,
     billing: BillingBook,
     skipped: BTreeMap<String, u64>,
 }
@@ -1282,7 +1282,7 @@ impl FhirReader {
             phase: 0,
             next_file: 0,
             current: Current::Idle,
-            ranks: HashMap::new(),
+            ranks: KeyMap::default(),
             billing: BillingBook::default(),
             skipped: BTreeMap::new(),
         })
@@ -1757,8 +1757,8 @@ impl Reader for FhirReader {
 /// Parses NDJSON text as the FHIR reader does, line by line, without a database: every line
 /// yields a record or a problem, and nothing panics. For tests and the parse-only benchmark.
 pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, Refused>> {
-    let ranks = HashMap::new();
-    let billing = HashMap::new();
+    let ranks = KeyMap::default();
+    let billing = KeyMap::default();
     let mut out = Vec::new();
     for line in text.split(|b| *b == b'\n') {
         if line.iter().all(u8::is_ascii_whitespace) {

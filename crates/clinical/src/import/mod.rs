@@ -337,6 +337,8 @@ pub async fn drive(
             problems,
         });
     }
+    // Reading starts now, while the writer loads what the store holds.
+    let (mut feed, reading) = read_ahead(reader);
     let mut tx = db.begin().await?;
     if db.backend == Backend::Postgres {
         // One import at a time: ids are assigned by the importer.
@@ -361,7 +363,6 @@ pub async fn drive(
     let mut writer = Writer::open(tx, db.backend, &source, run_id).await?;
     let mut handled: u64 = 0;
     let mut problem_lines: HashSet<(String, u64)> = HashSet::new();
-    let (mut feed, reading) = read_ahead(reader);
     for phase in 0..PHASES {
         loop {
             let chunk = match feed.recv().await {
