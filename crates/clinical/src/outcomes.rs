@@ -11,7 +11,7 @@ use crate::value_sets::ValueSets;
 use chrono::NaiveDate;
 use platform::db::Backend;
 use sqlx::Row;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Value set naming planned readmissions (by principal diagnosis or procedure).
 pub const PLANNED_READMISSION: &str = "planned-readmission";
@@ -61,20 +61,49 @@ pub struct PatientRecords {
     pub operations: Vec<Operation>,
 }
 
-impl PatientRecords {
-    /// Adds an encounter, condition or procedure of the patient as it is written (with its
-    /// row id, and that of the encounter it names). Only what can change an outcome under
-    /// `sets` is kept: a diagnosis of an encounter that is principal or may be a complication, a
-    /// procedure that is an operation or marks a planned readmission.
-    pub fn add(&mut self, id: i64, record: &Record, encounter_id: Option<i64>, sets: &ValueSets) {
+/// The records of the patients an import creates, collected as they are written, so that their
+/// outcomes are computed at the end without reading anything back (all their records are in that
+/// import). Only what can change an outcome under the loaded value sets is kept: a diagnosis of
+/// an encounter that is principal or may be a complication, a procedure that is an operation or
+/// marks a planned readmission. One list per kind of record rather than one per patient, whose
+/// spare capacity would cost more than the records.
+#[derive(Default)]
+pub struct NewPatients {
+    deaths: HashMap<i64, Option<String>>,
+    stays: Vec<(i64, Stay)>,
+    diagnoses: Vec<(i64, Diagnosis)>,
+    operations: Vec<(i64, Operation)>,
+}
+
+impl NewPatients {
+    pub fn add_patient(&mut self, id: i64, death_date: Option<String>) {
+        self.deaths.insert(id, death_date);
+    }
+
+    /// Adds an encounter, condition or procedure of `patient` as it is written (with its row
+    /// id, and that of the encounter it names); false when the patient is not new.
+    pub fn add(
+        &mut self,
+        patient: i64,
+        id: i64,
+        record: &Record,
+        encounter_id: Option<i64>,
+        sets: &ValueSets,
+    ) -> bool {
+        if !self.deaths.contains_key(&patient) {
+            return false;
+        }
         match record {
-            Record::Encounter(e) => self.stays.push(Stay {
-                id,
-                class: e.class.to_string(),
-                admit_at: e.admit_at.clone(),
-                discharge_at: e.discharge_at.clone(),
-                disposition: e.discharge_disposition.clone(),
-            }),
+            Record::Encounter(e) => self.stays.push((
+                patient,
+                Stay {
+                    id,
+                    class: e.class.to_string(),
+                    admit_at: e.admit_at.clone(),
+                    discharge_at: e.discharge_at.clone(),
+                    disposition: e.discharge_disposition.clone(),
+                },
+            )),
             Record::Condition(c)
                 if encounter_id.is_some()
                     && (c.rank == Some(1)
@@ -85,28 +114,73 @@ impl PatientRecords {
                                 &c.code,
                             ))) =>
             {
-                self.diagnoses.push(Diagnosis {
-                    id,
-                    encounter_id,
-                    system: c.code_system.clone(),
-                    code: c.code.clone(),
-                    present_on_admission: c.present_on_admission.map(str::to_string),
-                    rank: c.rank,
-                })
+                self.diagnoses.push((
+                    patient,
+                    Diagnosis {
+                        id,
+                        encounter_id,
+                        system: c.code_system.clone(),
+                        code: c.code.clone(),
+                        present_on_admission: c.present_on_admission.map(str::to_string),
+                        rank: c.rank,
+                    },
+                ))
             }
             Record::Procedure(p)
                 if sets.contains(OR_PROCEDURE, &p.code_system, &p.code)
                     || sets.contains(PLANNED_READMISSION, &p.code_system, &p.code) =>
             {
-                self.operations.push(Operation {
-                    encounter_id,
-                    system: p.code_system.clone(),
-                    code: p.code.clone(),
-                    performed_at: p.performed_at.clone(),
-                })
+                self.operations.push((
+                    patient,
+                    Operation {
+                        encounter_id,
+                        system: p.code_system.clone(),
+                        code: p.code.clone(),
+                        performed_at: p.performed_at.clone(),
+                    },
+                ))
             }
             _ => {}
         }
+        true
+    }
+
+    /// Each new patient's records, by patient id (records in the order written, so diagnoses
+    /// in id order).
+    pub fn into_patients(self) -> impl Iterator<Item = (i64, PatientRecords)> {
+        let NewPatients {
+            deaths,
+            mut stays,
+            mut diagnoses,
+            mut operations,
+        } = self;
+        let mut patients: Vec<(i64, Option<String>)> = deaths.into_iter().collect();
+        patients.sort_unstable_by_key(|(id, _)| *id);
+        // Stable sorts keep each patient's records in the order they were written.
+        stays.sort_by_key(|(patient, _)| *patient);
+        diagnoses.sort_by_key(|(patient, _)| *patient);
+        operations.sort_by_key(|(patient, _)| *patient);
+        let (mut stays, mut diagnoses, mut operations) = (
+            stays.into_iter().peekable(),
+            diagnoses.into_iter().peekable(),
+            operations.into_iter().peekable(),
+        );
+        patients.into_iter().map(move |(id, death_date)| {
+            let mut records = PatientRecords {
+                death_date,
+                ..PatientRecords::default()
+            };
+            while let Some((_, stay)) = stays.next_if(|(p, _)| *p == id) {
+                records.stays.push(stay);
+            }
+            while let Some((_, d)) = diagnoses.next_if(|(p, _)| *p == id) {
+                records.diagnoses.push(d);
+            }
+            while let Some((_, o)) = operations.next_if(|(p, _)| *p == id) {
+                records.operations.push(o);
+            }
+            (id, records)
+        })
     }
 }
 
@@ -269,7 +343,7 @@ pub async fn recompute_stale(
         };
         after = hi;
         let patients = read_range(conn, lo, hi).await?;
-        done += write(conn, backend, patients.iter().map(|(id, p)| (*id, p)), sets).await?;
+        done += write(conn, backend, patients.into_iter(), sets).await?;
     }
     sqlx::query("DELETE FROM clinical_stale_patients")
         .execute(conn.get().await?)
@@ -350,10 +424,10 @@ async fn read_range(
 
 /// Computes and inserts the outcomes of `patients` (whose earlier outcomes, if any, are gone).
 /// Returns how many encounters they cover.
-pub async fn write<'a>(
+pub async fn write(
     conn: &mut Conn,
     backend: Backend,
-    patients: impl Iterator<Item = (i64, &'a PatientRecords)>,
+    patients: impl Iterator<Item = (i64, PatientRecords)>,
     sets: &ValueSets,
 ) -> crate::Result<u64> {
     let mut outcomes = Batch::new(
@@ -383,7 +457,7 @@ pub async fn write<'a>(
     let mut count = 0;
     let flag = |b: bool| Some(i64::from(b));
     for (patient, records) in patients {
-        for o in compute(records, sets) {
+        for o in compute(&records, sets) {
             for (set, condition) in &o.complications {
                 complications
                     .push(

@@ -4,14 +4,14 @@
 //! inserts. Everything happens inside the caller's transaction; the importer holds the import
 //! lock, so the ids assigned here cannot clash.
 
-use crate::outcomes::PatientRecords;
+use crate::outcomes::NewPatients;
 use crate::records::{self, Identifier, KeyMap, KeySet, Kind, Record, Ref, identifier_key, key};
 use crate::value_sets::ValueSets;
 use crate::{Error, Result};
 use futures_util::TryStreamExt;
 use platform::db::{Backend, Tx};
 use sqlx::Row;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// A value bound into a batched statement.
 #[derive(Clone, Debug)]
@@ -417,7 +417,7 @@ pub struct Writer {
     stale: HashSet<i64>,
     /// Patients this import creates, with what their outcomes are computed from (all their
     /// records are in this import, so nothing needs to be read back).
-    fresh: BTreeMap<i64, PatientRecords>,
+    fresh: NewPatients,
     pub counts: HashMap<Kind, Counts>,
     /// The value sets, which decide what of a new patient's records is kept for the outcomes.
     sets: ValueSets,
@@ -425,8 +425,8 @@ pub struct Writer {
     deferred: Vec<Deferred>,
 }
 
-/// The secondary indexes (and, on PostgreSQL, foreign keys) of a table that was empty when the
-/// import began: dropped so that the bulk load does not maintain them row by row, and created
+/// The secondary indexes (and, on PostgreSQL, unique and foreign keys) of a table that was empty
+/// when the import began: dropped so that the bulk load does not maintain them row by row, and created
 /// again from their own definitions once the table is loaded, in the same transaction (DDL is
 /// transactional on both databases, so a refused import leaves them as they were). On
 /// PostgreSQL, dropping them locks the table, and a foreign key's target, until the import
@@ -447,7 +447,8 @@ const IMPORT_CACHE_KIB: i64 = 256 * 1024;
 /// What the connection goes back to the pool with (SQLite's default).
 const DEFAULT_CACHE_KIB: i64 = 2_000;
 
-/// Drops the secondary indexes and foreign keys of `table` if it is empty.
+/// Drops the secondary indexes (and, on PostgreSQL, unique and foreign keys) of `table` if it is
+/// empty, and says how to create them again.
 async fn defer_if_empty(
     tx: &mut Tx,
     backend: Backend,
@@ -624,7 +625,7 @@ impl Writer {
             next_id,
             batches,
             stale: HashSet::new(),
-            fresh: BTreeMap::new(),
+            fresh: NewPatients::default(),
             sets,
             counts: HashMap::new(),
             deferred,
@@ -972,22 +973,15 @@ impl Writer {
         };
         match (record, patient) {
             (Record::Patient(p), _) if existing.is_none() => {
-                let records = PatientRecords {
-                    death_date: p.death_date.clone(),
-                    ..PatientRecords::default()
-                };
-                self.fresh.insert(id, records);
+                self.fresh.add_patient(id, p.death_date.clone());
             }
             (Record::Patient(_), _) => {
                 self.stale.insert(id);
             }
             (_, Some(patient)) => {
                 let encounter = self.encounter_of(record);
-                match self.fresh.get_mut(&patient) {
-                    Some(records) => records.add(id, record, encounter, &self.sets),
-                    None => {
-                        self.stale.insert(patient);
-                    }
+                if !self.fresh.add(patient, id, record, encounter, &self.sets) {
+                    self.stale.insert(patient);
                 }
             }
             _ => {}
@@ -1349,14 +1343,9 @@ impl Writer {
             crate::outcomes::recompute_stale(&mut self.conn, self.backend, &sets).await?;
         lap("outcomes of earlier patients recomputed");
         let fresh = std::mem::take(&mut self.fresh);
-        recomputed += crate::outcomes::write(
-            &mut self.conn,
-            self.backend,
-            fresh.iter().map(|(id, records)| (*id, records)),
-            &sets,
-        )
-        .await?;
-        drop(fresh);
+        recomputed +=
+            crate::outcomes::write(&mut self.conn, self.backend, fresh.into_patients(), &sets)
+                .await?;
         lap("outcomes of new patients computed");
         self.build_deferred(&OUTCOME_TABLES).await?;
         lap("outcome indexes built");
