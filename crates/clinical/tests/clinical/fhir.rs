@@ -957,3 +957,65 @@ async fn text_with_quotes_backslashes_commas_and_braces_is_stored_as_given() {
         assert!(name.contains(family), "{}: {name}", t.name);
     }
 }
+
+/// The indexes, and on PostgreSQL the unique and foreign keys, of every table, one line each.
+async fn schema(t: &TestDb) -> Vec<String> {
+    let sql = match t.db.backend {
+        platform::db::Backend::Sqlite => {
+            "SELECT name || ' ON ' || tbl_name || ': ' || COALESCE(sql, '(constraint)') FROM sqlite_master \
+             WHERE type = 'index' ORDER BY 1"
+        }
+        platform::db::Backend::Postgres => {
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+             UNION ALL SELECT CAST(conrelid AS regclass) || ' ' || conname || ': ' || pg_get_constraintdef(oid) \
+             FROM pg_constraint WHERE connamespace = CAST(current_schema() AS regnamespace) ORDER BY 1"
+        }
+    };
+    sqlx::query(sql)
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap())
+        .collect()
+}
+
+/// A first load into empty tables drops their indexes (and on PostgreSQL their unique and
+/// foreign keys) and creates them again at its end: after a refused first load and after a
+/// committed one, the schema is the one the migrations made.
+#[tokio::test]
+async fn a_first_load_leaves_every_index_and_key_as_the_migrations_made_them() {
+    for t in backends().await {
+        let before = schema(&t).await;
+        let expected = match t.db.backend {
+            platform::db::Backend::Sqlite => "encounters_patient ON encounters",
+            platform::db::Backend::Postgres => "conditions conditions_encounter_id_fkey",
+        };
+        assert!(
+            before.iter().any(|line| line.starts_with(expected)),
+            "{}: {before:?}",
+            t.name
+        );
+
+        let bad = scratch();
+        append(
+            &bad.join("Encounter.ndjson"),
+            &[
+                r#"{"resourceType":"Encounter","id":"e6","class":{"code":"IMP"},"subject":{"reference":"Patient/p99"},"period":{"start":"2024-01-02T00:00:00Z"}}"#,
+            ],
+        );
+        refused(import(&t, &[bad]).await, t.name);
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM encounters").await,
+            0,
+            "{}",
+            t.name
+        );
+        assert_eq!(schema(&t).await, before, "{}: after a refused load", t.name);
+
+        import(&t, &[scratch()])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(schema(&t).await, before, "{}: after a first load", t.name);
+    }
+}
