@@ -196,6 +196,28 @@ impl Record {
         }
     }
 
+    /// The records this one refers to.
+    pub fn references(&self) -> Vec<&Ref> {
+        match self {
+            Record::Organization(o) => o.department_of.iter().collect(),
+            Record::Location(l) => l.organization.iter().collect(),
+            Record::Practitioner(_) | Record::Patient(_) => Vec::new(),
+            Record::PractitionerRole(r) => std::iter::once(&r.practitioner)
+                .chain(&r.organization)
+                .collect(),
+            Record::Encounter(e) => std::iter::once(&e.patient)
+                .chain(&e.location)
+                .chain(&e.service_provider)
+                .chain(&e.attending)
+                .collect(),
+            Record::Condition(c) => std::iter::once(&c.patient).chain(&c.encounter).collect(),
+            Record::Procedure(p) => std::iter::once(&p.patient)
+                .chain(&p.encounter)
+                .chain(&p.performer)
+                .collect(),
+        }
+    }
+
     /// A stable hash of the content as stored (what was dropped at import does not count).
     pub fn content_hash(&self) -> i64 {
         let mut h = Fnv::default();

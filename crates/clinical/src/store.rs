@@ -410,6 +410,9 @@ pub struct Writer {
     idents: KeyMap<u128>,
     /// Records the reading pass refused (so references to them say so).
     pub rejected: KeySet,
+    /// Kinds of which the store held records of this source when the import began: what
+    /// `known` holds of them is looked up as the import names them (`look_up`).
+    looked_up: HashSet<Kind>,
     next_id: HashMap<Kind, i64>,
     batches: HashMap<Kind, Batch>,
     /// Patients that existed before this import and whose records it changed: their outcomes
@@ -436,6 +439,18 @@ struct Deferred {
     /// The statements that create them again, indexes first.
     create: Vec<String>,
 }
+
+/// Kinds whose records (many) are looked up in the store as an import names them, rather than
+/// all loaded when it begins: what an import holds in memory then grows with the import, not
+/// with the store.
+const LOOKED_UP: [Kind; 4] = [
+    Kind::Patient,
+    Kind::Encounter,
+    Kind::Condition,
+    Kind::Procedure,
+];
+/// Source ids per look-up statement.
+const LOOK_UP_IDS: usize = 5_000;
 
 /// The tables the outcomes are written to.
 const OUTCOME_TABLES: [&str; 2] = ["encounter_outcomes", "encounter_complications"];
@@ -534,25 +549,38 @@ impl Writer {
             .execute(&mut *tx)
             .await?;
         }
+        let mut looked_up = HashSet::new();
         for kind in Kind::ALL {
             let Some(table) = table(kind) else { continue };
-            let sql =
-                format!("SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1");
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            if LOOKED_UP.contains(&kind) {
+                let held = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT 1 FROM {table} WHERE source_system = $1 LIMIT 1"
+                )))
                 .bind(source)
-                .fetch(&mut *tx);
-            while let Some(row) = rows.try_next().await? {
-                let source_id: String = row.try_get(1)?;
-                known.insert(
-                    key(kind, &source_id),
-                    Known {
-                        id: row.try_get(0)?,
-                        hash: row.try_get(2)?,
-                        seen: false,
-                    },
+                .fetch_optional(&mut *tx)
+                .await?;
+                if held.is_some() {
+                    looked_up.insert(kind);
+                }
+            } else {
+                let sql = format!(
+                    "SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1"
                 );
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(source)
+                    .fetch(&mut *tx);
+                while let Some(row) = rows.try_next().await? {
+                    let source_id: String = row.try_get(1)?;
+                    known.insert(
+                        key(kind, &source_id),
+                        Known {
+                            id: row.try_get(0)?,
+                            hash: row.try_get(2)?,
+                            seen: false,
+                        },
+                    );
+                }
             }
-            drop(rows);
             let max: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}"
             )))
@@ -622,6 +650,7 @@ impl Writer {
             targets,
             idents,
             rejected: KeySet::default(),
+            looked_up,
             next_id,
             batches,
             stale: HashSet::new(),
@@ -636,9 +665,76 @@ impl Writer {
         self.backend
     }
 
-    /// Does the store (or this import, so far) hold the record?
-    pub fn holds(&self, kind: Kind, source_id: &str) -> bool {
-        self.known.contains_key(&key(kind, source_id))
+    /// Fetches from the store what it holds of the records about to be written and of those
+    /// they refer to, where `known` does not have them yet. Called before each batch of records.
+    pub async fn look_up<'r>(
+        &mut self,
+        records: impl Iterator<Item = (Kind, &'r str, Option<&'r Record>)>,
+    ) -> Result<()> {
+        if self.looked_up.is_empty() {
+            return Ok(());
+        }
+        let mut wanted: HashMap<Kind, HashSet<&str>> = HashMap::new();
+        let mut want = |kind: Kind, id: &'r str| {
+            if self.looked_up.contains(&kind) && !self.known.contains_key(&key(kind, id)) {
+                wanted.entry(kind).or_default().insert(id);
+            }
+        };
+        for (kind, id, record) in records {
+            want(kind, id);
+            for r in record.map(Record::references).unwrap_or_default() {
+                if let Ref::Id(kind, id) = r {
+                    want(*kind, id);
+                }
+            }
+        }
+        for (kind, ids) in wanted {
+            let Some(table) = table(kind) else { continue };
+            let ids: Vec<&str> = ids.into_iter().collect();
+            for part in ids.chunks(LOOK_UP_IDS) {
+                let query = match self.backend {
+                    Backend::Sqlite => {
+                        let list = vec!["?"; part.len()].join(", ");
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT id, source_id, content_hash FROM {table} WHERE source_system = ? AND source_id IN ({list})"
+                        )))
+                        .bind(self.source.clone());
+                        for id in part {
+                            query = query.bind(id.to_string());
+                        }
+                        query
+                    }
+                    Backend::Postgres => {
+                        let mut array = String::from("{");
+                        for (i, id) in part.iter().enumerate() {
+                            if i > 0 {
+                                array.push(',');
+                            }
+                            array_element(&mut array, id);
+                        }
+                        array.push('}');
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1 \
+                             AND source_id = ANY(CAST($2 AS TEXT[]))"
+                        )))
+                        .bind(self.source.clone())
+                        .bind(array)
+                    }
+                };
+                for row in query.fetch_all(self.conn.get().await?).await? {
+                    let source_id: String = row.try_get(1)?;
+                    self.known.insert(
+                        key(kind, &source_id),
+                        Known {
+                            id: row.try_get(0)?,
+                            hash: row.try_get(2)?,
+                            seen: false,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     fn record_key(&self, r: &Ref, field: &str) -> std::result::Result<u128, Refused> {
@@ -1313,16 +1409,24 @@ impl Writer {
         // tables need their indexes, and on PostgreSQL statistics too if they were just loaded
         // (it learns a table's size from an index build but nothing of its columns, and plans
         // the reads badly). Otherwise autovacuum analyses the loaded tables after the commit.
-        let analyze = self.backend == Backend::Postgres
-            && !self.deferred.is_empty()
-            && !self.stale.is_empty();
         let record_tables: Vec<&str> = Kind::ALL.into_iter().filter_map(table).collect();
+        let loaded: Vec<&str> = self
+            .deferred
+            .iter()
+            .map(|d| d.table)
+            .filter(|t| record_tables.contains(t))
+            .collect();
+        let analyze =
+            self.backend == Backend::Postgres && !loaded.is_empty() && !self.stale.is_empty();
         self.build_deferred(&record_tables).await?;
         lap("record indexes built");
         if analyze {
-            sqlx::query("ANALYZE patients, encounters, conditions, procedures")
-                .execute(self.conn.get().await?)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ANALYZE {}",
+                loaded.join(", ")
+            )))
+            .execute(self.conn.get().await?)
+            .await?;
             lap("analysed");
         }
         let sets = std::mem::take(&mut self.sets);

@@ -375,6 +375,14 @@ pub async fn drive(
                     ));
                 }
             };
+            writer
+                .look_up(chunk.iter().filter_map(|read| match read {
+                    Read::Item(item) => {
+                        Some((item.kind, item.id.as_str(), item.record.as_ref().ok()))
+                    }
+                    Read::Problem(..) => None,
+                }))
+                .await?;
             for read in chunk {
                 let item = match read {
                     Read::Problem(kind, problem) => {

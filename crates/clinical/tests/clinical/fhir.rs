@@ -1019,3 +1019,73 @@ async fn a_first_load_leaves_every_index_and_key_as_the_migrations_made_them() {
         assert_eq!(schema(&t).await, before, "{}: after a first load", t.name);
     }
 }
+
+/// A later import names records of the store that it does not contain: they are found there
+/// (the importer looks up only what an import names, so its memory follows the import, not the
+/// store), and a record in neither is refused by name.
+#[tokio::test]
+async fn a_later_import_finds_what_it_refers_to_in_the_store() {
+    for t in backends().await {
+        import(&t, &[scratch()])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let later = std::env::temp_dir().join(format!(
+            "rounds-clinical-later-{}-{}",
+            std::process::id(),
+            t.name
+        ));
+        let _ = std::fs::remove_dir_all(&later);
+        std::fs::create_dir_all(&later).unwrap();
+        // Encounters and conditions without their patients (the encounters come too: they
+        // give the conditions their ranks).
+        for file in ["Encounter.ndjson", "Condition.ndjson"] {
+            std::fs::copy(fixtures().join("ndjson").join(file), later.join(file)).unwrap();
+        }
+        let conditions = std::fs::read_to_string(later.join("Condition.ndjson")).unwrap();
+        append(
+            &later.join("Condition.ndjson"),
+            &[
+                r#"{"resourceType":"Condition","id":"c-new","subject":{"reference":"Patient/p2"},"encounter":{"reference":"Encounter/e4"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}]}}"#,
+            ],
+        );
+        let summary = import(&t, std::slice::from_ref(&later))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let read = conditions.lines().count() as u64 + 1;
+        assert_eq!(
+            counts(&summary, "Condition"),
+            tc(read, 1, 0, read - 1, 0),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            int(
+                &t,
+                "SELECT e.id FROM conditions c JOIN encounters e ON e.id = c.encounter_id WHERE c.source_id = $1",
+                "c-new"
+            )
+            .await,
+            int(&t, "SELECT id FROM encounters WHERE source_id = $1", "e4").await,
+            "{}",
+            t.name
+        );
+
+        append(
+            &later.join("Condition.ndjson"),
+            &[
+                r#"{"resourceType":"Condition","id":"c-lost","subject":{"reference":"Patient/p2"},"encounter":{"reference":"Encounter/e99"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}]}}"#,
+            ],
+        );
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&later)).await, t.name);
+        let file = later.join("Condition.ndjson").display().to_string();
+        assert_eq!(
+            problems,
+            [format!(
+                "{file}:{}: encounter: Encounter/e99 is in no file of this import and not in the store",
+                read + 1
+            )],
+            "{}",
+            t.name
+        );
+    }
+}
