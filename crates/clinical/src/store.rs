@@ -1406,9 +1406,11 @@ impl Writer {
         };
         self.flush().await?;
         // The records of patients imported earlier are read back by patient below: their
-        // tables need their indexes, and on PostgreSQL statistics too if they were just loaded
-        // (it learns a table's size from an index build but nothing of its columns, and plans
-        // the reads badly). Otherwise autovacuum analyses the loaded tables after the commit.
+        // tables need their indexes. On PostgreSQL, tables this import loaded need statistics
+        // too, at once: it learns a table's size from an index build but nothing of its
+        // columns, and without them plans the look-ups of the next import (and the read-back
+        // below) as scans of the whole table — a re-import right after a first load took ten
+        // minutes instead of seconds before autovacuum came by.
         let record_tables: Vec<&str> = Kind::ALL.into_iter().filter_map(table).collect();
         let loaded: Vec<&str> = self
             .deferred
@@ -1416,8 +1418,7 @@ impl Writer {
             .map(|d| d.table)
             .filter(|t| record_tables.contains(t))
             .collect();
-        let analyze =
-            self.backend == Backend::Postgres && !loaded.is_empty() && !self.stale.is_empty();
+        let analyze = self.backend == Backend::Postgres && !loaded.is_empty();
         self.build_deferred(&record_tables).await?;
         lap("record indexes built");
         if analyze {
