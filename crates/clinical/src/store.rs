@@ -669,7 +669,7 @@ impl Writer {
     /// they refer to, where `known` does not have them yet. Called before each batch of records.
     pub async fn look_up<'r>(
         &mut self,
-        records: impl Iterator<Item = (Kind, &'r str, Option<&'r Record>)>,
+        records: impl Iterator<Item = (Kind, &'r str, &'r Record)>,
     ) -> Result<()> {
         if self.looked_up.is_empty() {
             return Ok(());
@@ -682,7 +682,7 @@ impl Writer {
         };
         for (kind, id, record) in records {
             want(kind, id);
-            for r in record.map(Record::references).unwrap_or_default() {
+            for r in record.references() {
                 if let Ref::Id(kind, id) = r {
                     want(*kind, id);
                 }

@@ -376,11 +376,18 @@ pub async fn drive(
                 }
             };
             writer
-                .look_up(chunk.iter().filter_map(|read| match read {
-                    Read::Item(item) => {
-                        Some((item.kind, item.id.as_str(), item.record.as_ref().ok()))
+                .look_up(chunk.iter().filter_map(|read| {
+                    match read {
+                        // Records of other phases (a Bundle yields every record in every phase)
+                        // are looked up in their own.
+                        Read::Item(item) => item
+                            .record
+                            .as_ref()
+                            .ok()
+                            .filter(|record| record.phase() == phase)
+                            .map(|record| (item.kind, item.id.as_str(), record)),
+                        Read::Problem(..) => None,
                     }
-                    Read::Problem(..) => None,
                 }))
                 .await?;
             for read in chunk {
