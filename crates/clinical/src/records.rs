@@ -147,6 +147,10 @@ pub struct Encounter {
     pub payer: Option<String>,
     pub cost_cents: Option<i64>,
     pub charges_cents: Option<i64>,
+    /// The import holds no claim for this encounter (FHIR takes payer, cost, charges and often the
+    /// DRG from Claims and ExplanationOfBenefits): those the record leaves empty keep their
+    /// stored values. The writer settles this before the record is hashed or written.
+    pub billing_kept: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -158,6 +162,22 @@ pub struct Condition {
     pub present_on_admission: Option<&'static str>,
     pub rank: Option<i64>,
     pub onset_at: Option<String>,
+    /// The encounter that ranks this condition is not in the import (FHIR ranks diagnoses in
+    /// Encounter.diagnosis): the stored rank is kept while the condition stays on the same
+    /// encounter. The writer settles this before the record is hashed or written.
+    pub rank_kept: bool,
+}
+
+/// What an import's claims say about an encounter it does not hold (one imported earlier):
+/// applied to the stored encounter where they say something.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillingAmendment {
+    /// The encounter's source id.
+    pub encounter: String,
+    pub ms_drg: Option<String>,
+    pub payer: Option<String>,
+    pub cost_cents: Option<i64>,
+    pub charges_cents: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

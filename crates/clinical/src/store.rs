@@ -5,12 +5,15 @@
 //! lock, so the ids assigned here cannot clash.
 
 use crate::outcomes::NewPatients;
-use crate::records::{self, Identifier, KeyMap, KeySet, Kind, Record, Ref, identifier_key, key};
+use crate::records::{
+    self, BillingAmendment, Identifier, KeyMap, KeySet, Kind, Record, Ref, identifier_key, key,
+};
 use crate::value_sets::ValueSets;
 use crate::{Error, Result};
 use futures_util::TryStreamExt;
 use platform::db::{Backend, Tx};
 use sqlx::Row;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// A value bound into a batched statement.
@@ -279,6 +282,64 @@ struct Known {
     seen: bool,
 }
 
+/// What the store holds of the fields an import may leave to it
+/// (`records::Condition::rank_kept`, `records::Encounter::billing_kept`).
+#[derive(Clone, Debug)]
+enum Stored {
+    Rank {
+        encounter: Option<i64>,
+        rank: i64,
+    },
+    Billing {
+        ms_drg: Option<String>,
+        payer: Option<String>,
+        cost_cents: Option<i64>,
+        charges_cents: Option<i64>,
+    },
+}
+
+impl Stored {
+    /// The columns a look-up reads after `id, source_id, content_hash`.
+    fn columns(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Condition => ", encounter_id, rank",
+            Kind::Encounter => ", ms_drg, payer, cost_cents, charges_cents",
+            _ => "",
+        }
+    }
+
+    /// What a looked-up row holds, when it holds something.
+    fn read(kind: Kind, row: &sqlx::any::AnyRow) -> Result<Option<Stored>> {
+        Ok(match kind {
+            Kind::Condition => match row.try_get::<Option<i64>, _>(4)? {
+                Some(rank) => Some(Stored::Rank {
+                    encounter: row.try_get(3)?,
+                    rank,
+                }),
+                None => None,
+            },
+            Kind::Encounter => {
+                let stored = Stored::Billing {
+                    ms_drg: row.try_get(3)?,
+                    payer: row.try_get(4)?,
+                    cost_cents: row.try_get(5)?,
+                    charges_cents: row.try_get(6)?,
+                };
+                match &stored {
+                    Stored::Billing {
+                        ms_drg: None,
+                        payer: None,
+                        cost_cents: None,
+                        charges_cents: None,
+                    } => None,
+                    _ => Some(stored),
+                }
+            }
+            _ => None,
+        })
+    }
+}
+
 /// What an Organization, Location or PractitionerRole stands for in Rounds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Target {
@@ -405,6 +466,11 @@ pub struct Writer {
     source: String,
     run_id: i64,
     known: KeyMap<Known>,
+    /// Of the records looked up, what they hold that an import may leave to the store.
+    stored: KeyMap<Stored>,
+    /// The encounters of this import (row ids), kept when the store held conditions of the
+    /// source before it: their stored conditions take the ranks the import gives them.
+    encounters: Vec<i64>,
     targets: KeyMap<Target>,
     /// Business identifier → record key.
     idents: KeyMap<u128>,
@@ -647,6 +713,8 @@ impl Writer {
             source: source.to_string(),
             run_id,
             known,
+            stored: KeyMap::default(),
+            encounters: Vec::new(),
             targets,
             idents,
             rejected: KeySet::default(),
@@ -696,7 +764,8 @@ impl Writer {
                     Backend::Sqlite => {
                         let list = vec!["?"; part.len()].join(", ");
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT id, source_id, content_hash FROM {table} WHERE source_system = ? AND source_id IN ({list})"
+                            "SELECT id, source_id, content_hash{} FROM {table} WHERE source_system = ? AND source_id IN ({list})",
+                            Stored::columns(kind)
                         )))
                         .bind(self.source.clone());
                         for id in part {
@@ -714,8 +783,9 @@ impl Writer {
                         }
                         array.push('}');
                         sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT id, source_id, content_hash FROM {table} WHERE source_system = $1 \
-                             AND source_id = ANY(CAST($2 AS TEXT[]))"
+                            "SELECT id, source_id, content_hash{} FROM {table} WHERE source_system = $1 \
+                             AND source_id = ANY(CAST($2 AS TEXT[]))",
+                            Stored::columns(kind)
                         )))
                         .bind(self.source.clone())
                         .bind(array)
@@ -723,8 +793,12 @@ impl Writer {
                 };
                 for row in query.fetch_all(self.conn.get().await?).await? {
                     let source_id: String = row.try_get(1)?;
+                    let k = key(kind, &source_id);
+                    if let Some(stored) = Stored::read(kind, &row)? {
+                        self.stored.insert(k, stored);
+                    }
                     self.known.insert(
-                        key(kind, &source_id),
+                        k,
                         Known {
                             id: row.try_get(0)?,
                             hash: row.try_get(2)?,
@@ -811,8 +885,15 @@ impl Writer {
     ) -> Result<std::result::Result<Written, Refused>> {
         let kind = record.kind();
         let k = key(kind, source_id);
+        let record = self.settle(k, record);
+        let record = record.as_ref();
         let hash = record.content_hash();
         let existing = self.known.get(&k).copied();
+        // An encounter that was in the store before may have conditions there that this import
+        // does not hold (see `amend`).
+        let ranks_stored = kind == Kind::Encounter
+            && self.looked_up.contains(&Kind::Condition)
+            && existing.is_some_and(|e| !e.seen);
         if let Some(known) = existing {
             if known.seen {
                 return Ok(if known.hash == hash {
@@ -836,6 +917,9 @@ impl Writer {
                     },
                 );
                 self.count(kind, Written::Unchanged);
+                if ranks_stored {
+                    self.encounters.push(known.id);
+                }
                 return Ok(Ok(Written::Unchanged));
             }
         }
@@ -853,6 +937,9 @@ impl Writer {
             Ok(id) => id,
             Err(refusal) => return Ok(Err(refusal)),
         };
+        if ranks_stored {
+            self.encounters.push(id);
+        }
         self.known.insert(
             k,
             Known {
@@ -868,6 +955,125 @@ impl Writer {
         };
         self.count(kind, written);
         Ok(Ok(written))
+    }
+
+    /// The record with what it leaves to the store taken from the store: a condition's rank
+    /// (while it stays on the same encounter), an encounter's billing.
+    fn settle<'r>(&self, k: u128, record: &'r Record) -> Cow<'r, Record> {
+        match record {
+            Record::Condition(c) if c.rank_kept => {
+                let rank = match (self.stored.get(&k), &c.encounter) {
+                    (Some(Stored::Rank { encounter, rank }), Some(r))
+                        if self.row_id(r, "encounter").ok() == *encounter =>
+                    {
+                        Some(*rank)
+                    }
+                    _ => None,
+                };
+                Cow::Owned(Record::Condition(records::Condition {
+                    rank,
+                    rank_kept: false,
+                    ..c.clone()
+                }))
+            }
+            Record::Encounter(e) if e.billing_kept => {
+                let mut e = e.clone();
+                e.billing_kept = false;
+                if let Some(Stored::Billing {
+                    ms_drg,
+                    payer,
+                    cost_cents,
+                    charges_cents,
+                }) = self.stored.get(&k)
+                {
+                    e.ms_drg = e.ms_drg.or_else(|| ms_drg.clone());
+                    e.payer = e.payer.or_else(|| payer.clone());
+                    e.cost_cents = e.cost_cents.or(*cost_cents);
+                    e.charges_cents = e.charges_cents.or(*charges_cents);
+                }
+                Cow::Owned(Record::Encounter(e))
+            }
+            _ => Cow::Borrowed(record),
+        }
+    }
+
+    /// Applies to stored records what the import says about them without holding them: the
+    /// ranks its encounters give their stored conditions (`ranks`, by condition key; a condition
+    /// an encounter does not rank has none), and what its claims say about encounters imported
+    /// earlier. Their content hashes stay as they were, so the next import of such a record
+    /// rewrites it once. Returns the conditions and encounters changed.
+    pub async fn amend(
+        &mut self,
+        ranks: Option<&KeyMap<i64>>,
+        billing: &[BillingAmendment],
+    ) -> Result<(u64, u64)> {
+        self.flush().await?;
+        let mut conditions = 0;
+        if let Some(ranks) = ranks {
+            let encounters = std::mem::take(&mut self.encounters);
+            for part in encounters.chunks(LOOK_UP_IDS) {
+                let list: Vec<String> = part.iter().map(i64::to_string).collect();
+                let sql = match self.backend {
+                    Backend::Sqlite => format!(
+                        "SELECT id, source_id, patient_id, rank FROM conditions \
+                         WHERE source_system = $1 AND encounter_id IN ({})",
+                        list.join(", ")
+                    ),
+                    Backend::Postgres => format!(
+                        "SELECT id, source_id, patient_id, rank FROM conditions \
+                         WHERE source_system = $1 AND encounter_id = ANY('{{{}}}'::BIGINT[])",
+                        list.join(",")
+                    ),
+                };
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(self.source.clone())
+                    .fetch_all(self.conn.get().await?)
+                    .await?;
+                for row in rows {
+                    let source_id: String = row.try_get(1)?;
+                    let k = key(Kind::Condition, &source_id);
+                    if self.known.get(&k).is_some_and(|c| c.seen) {
+                        continue;
+                    }
+                    let rank = ranks.get(&k).copied();
+                    if rank == row.try_get::<Option<i64>, _>(3)? {
+                        continue;
+                    }
+                    sqlx::query("UPDATE conditions SET rank = $1, import_run_id = $2 WHERE id = $3")
+                        .bind(rank)
+                        .bind(self.run_id)
+                        .bind(row.try_get::<i64, _>(0)?)
+                        .execute(self.conn.get().await?)
+                        .await?;
+                    self.stale.insert(row.try_get(2)?);
+                    conditions += 1;
+                }
+            }
+        }
+        let mut encounters = 0;
+        for b in billing {
+            let changed = sqlx::query(
+                "UPDATE encounters SET ms_drg = COALESCE($1, ms_drg), payer = COALESCE($2, payer), \
+                 cost_cents = COALESCE($3, cost_cents), charges_cents = COALESCE($4, charges_cents), \
+                 import_run_id = $5 \
+                 WHERE source_system = $6 AND source_id = $7 AND NOT ( \
+                 COALESCE($1, ms_drg) IS NOT DISTINCT FROM ms_drg \
+                 AND COALESCE($2, payer) IS NOT DISTINCT FROM payer \
+                 AND COALESCE($3, cost_cents) IS NOT DISTINCT FROM cost_cents \
+                 AND COALESCE($4, charges_cents) IS NOT DISTINCT FROM charges_cents)",
+            )
+            .bind(b.ms_drg.clone())
+            .bind(b.payer.clone())
+            .bind(b.cost_cents)
+            .bind(b.charges_cents)
+            .bind(self.run_id)
+            .bind(self.source.clone())
+            .bind(b.encounter.clone())
+            .execute(self.conn.get().await?)
+            .await?;
+            encounters += changed.rows_affected();
+        }
+        Ok((conditions, encounters))
     }
 
     fn count(&mut self, kind: Kind, written: Written) {

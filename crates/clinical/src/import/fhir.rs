@@ -6,7 +6,7 @@
 use super::files::{self, Lines};
 use super::{Item, Read, Reader};
 use crate::codes;
-use crate::records::{self, Identifier, KeyMap, Kind, Record, Ref, key};
+use crate::records::{self, BillingAmendment, Identifier, KeyMap, KeySet, Kind, Record, Ref, key};
 use crate::store::Refused;
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -333,7 +333,8 @@ fn money(m: &Option<Money>, field: &str) -> std::result::Result<Option<i64>, Ref
 struct BillingItem {
     eob: bool,
     id: String,
-    encounters: Vec<u128>,
+    /// The encounters it bills: key and source id.
+    encounters: Vec<(u128, String)>,
     claim: Option<u128>,
     payer: Option<String>,
     charges: Option<i64>,
@@ -373,8 +374,8 @@ fn map_billing(json: &str, urls: Option<&FullUrls>) -> std::result::Result<Billi
             match parse_reference(text, urls, "item.encounter")? {
                 Ref::Id(Kind::Encounter, id) => {
                     let k = key(Kind::Encounter, &id);
-                    if !out.encounters.contains(&k) {
-                        out.encounters.push(k);
+                    if !out.encounters.iter().any(|(e, _)| *e == k) {
+                        out.encounters.push((k, id));
                     }
                 }
                 other => {
@@ -481,7 +482,9 @@ fn claim_key(id: &str) -> u128 {
 struct BillingBook {
     read: u64,
     by_encounter: KeyMap<Billing>,
-    claim_encounters: KeyMap<Vec<u128>>,
+    /// The source ids of the encounters in `by_encounter`.
+    encounter_ids: KeyMap<String>,
+    claim_encounters: KeyMap<Vec<(u128, String)>>,
     /// EOBs that name their encounter only through their Claim.
     by_claim: Vec<BillingItem>,
 }
@@ -500,8 +503,9 @@ impl BillingBook {
         self.apply(&item.encounters.clone(), &item);
     }
 
-    fn apply(&mut self, encounters: &[u128], item: &BillingItem) {
-        for k in encounters {
+    fn apply(&mut self, encounters: &[(u128, String)], item: &BillingItem) {
+        for (k, id) in encounters {
+            self.encounter_ids.entry(*k).or_insert_with(|| id.clone());
             let b = self.by_encounter.entry(*k).or_default();
             if item.eob {
                 if b.eob_payer.is_none() {
@@ -642,6 +646,8 @@ fn parse_reference(
 
 struct Ctx<'a> {
     urls: Option<&'a FullUrls>,
+    /// The encounters read so far (every one, once the Encounter phase is over).
+    encounters: &'a KeySet,
     ranks: &'a KeyMap<i64>,
     billing: &'a KeyMap<Billing>,
 }
@@ -1064,6 +1070,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     payer: billing.and_then(Billing::payer),
                     cost_cents: billing.and_then(Billing::cost),
                     charges_cents: billing.and_then(Billing::charges),
+                    billing_kept: billing.is_none(),
                 })
             }
             Kind::Condition => {
@@ -1105,13 +1112,26 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                         )
                     })?);
                 }
+                // Encounters rank their diagnoses: one not in this import leaves the rank as
+                // stored (an incremental export sends changed Conditions without their Encounter).
+                let encounter = ctx.reference(&r.encounter, "encounter")?;
+                let rank = ctx.ranks.get(&key(Kind::Condition, &id)).copied();
+                let rank_kept = rank.is_none()
+                    && match &encounter {
+                        Some(Ref::Id(Kind::Encounter, e)) => {
+                            !ctx.encounters.contains(&key(Kind::Encounter, e))
+                        }
+                        Some(_) => true,
+                        None => false,
+                    };
                 Record::Condition(records::Condition {
                     patient: ctx.required(&r.subject, "subject")?,
-                    encounter: ctx.reference(&r.encounter, "encounter")?,
+                    encounter,
                     code_system,
                     code,
                     present_on_admission,
-                    rank: ctx.ranks.get(&key(Kind::Condition, &id)).copied(),
+                    rank,
+                    rank_kept,
                     onset_at: match datetime_field(&r.onset_date_time, "onsetDateTime")? {
                         Some(t) => Some(t),
                         None => datetime_field(&r.recorded_date, "recordedDate")?,
@@ -1256,6 +1276,8 @@ pub struct FhirReader {
     next_file: usize,
     current: Current,
     ranks: KeyMap<i64>,
+    /// The encounters read (keys).
+    encounters: KeySet,
     billing: BillingBook,
     skipped: BTreeMap<String, u64>,
 }
@@ -1283,6 +1305,7 @@ impl FhirReader {
             next_file: 0,
             current: Current::Idle,
             ranks: KeyMap::default(),
+            encounters: KeySet::default(),
             billing: BillingBook::default(),
             skipped: BTreeMap::new(),
         })
@@ -1314,6 +1337,7 @@ impl FhirReader {
             None,
             &Ctx {
                 urls: None,
+                encounters: &self.encounters,
                 ranks: &self.ranks,
                 billing: &self.billing.by_encounter,
             },
@@ -1323,6 +1347,9 @@ impl FhirReader {
 
     fn item(&mut self, file: usize, line: u64, kind: Kind, mapped: Mapped) -> Read {
         self.ranks.extend(mapped.ranks);
+        if kind == Kind::Encounter {
+            self.encounters.insert(key(kind, &mapped.id));
+        }
         Read::Item(Item {
             file,
             line,
@@ -1537,6 +1564,7 @@ impl FhirReader {
                 fallback.as_deref(),
                 &Ctx {
                     urls: Some(&urls),
+                    encounters: &self.encounters,
                     ranks: &self.ranks,
                     billing: &self.billing.by_encounter,
                 },
@@ -1671,6 +1699,29 @@ impl Reader for FhirReader {
         self.billing.read
     }
 
+    fn diagnosis_ranks(&mut self) -> Option<KeyMap<i64>> {
+        Some(std::mem::take(&mut self.ranks))
+    }
+
+    fn billing_of_other_encounters(&mut self) -> Vec<BillingAmendment> {
+        let ids = std::mem::take(&mut self.billing.encounter_ids);
+        let mut out: Vec<BillingAmendment> = std::mem::take(&mut self.billing.by_encounter)
+            .into_iter()
+            .filter(|(k, _)| !self.encounters.contains(k))
+            .filter_map(|(k, b)| {
+                Some(BillingAmendment {
+                    encounter: ids.get(&k)?.clone(),
+                    ms_drg: b.drg.clone(),
+                    payer: b.payer(),
+                    cost_cents: b.cost(),
+                    charges_cents: b.charges(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.encounter.cmp(&b.encounter));
+        out
+    }
+
     fn start(&mut self, phase: usize) -> Result<()> {
         self.phase = phase;
         self.next_file = 0;
@@ -1758,6 +1809,7 @@ impl Reader for FhirReader {
 /// yields a record or a problem, and nothing panics. For tests and the parse-only benchmark.
 pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, Refused>> {
     let ranks = KeyMap::default();
+    let encounters = KeySet::default();
     let billing = KeyMap::default();
     let mut out = Vec::new();
     for line in text.split(|b| *b == b'\n') {
@@ -1772,6 +1824,7 @@ pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, 
                     None,
                     &Ctx {
                         urls: None,
+                        encounters: &encounters,
                         ranks: &ranks,
                         billing: &billing,
                     },

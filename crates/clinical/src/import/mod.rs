@@ -9,7 +9,7 @@ pub mod files;
 pub mod synthea;
 pub mod template;
 
-use crate::records::{Kind, PHASES, Record, key};
+use crate::records::{BillingAmendment, KeyMap, Kind, PHASES, Record, key};
 use crate::store::{Refused, Writer, Written};
 use crate::{Error, Result};
 use platform::audit::{self, Event};
@@ -236,6 +236,16 @@ pub trait Reader: Send {
     /// Claims and ExplanationOfBenefits read (their payer, amounts and DRG go on encounters).
     fn billing_read(&self) -> u64 {
         0
+    }
+    /// The ranks the import's encounters give their diagnoses, by condition key, where a source
+    /// ranks diagnoses on the encounter (FHIR's Encounter.diagnosis): they also apply to the
+    /// stored conditions of those encounters that are not in the import. Called once, at the end.
+    fn diagnosis_ranks(&mut self) -> Option<KeyMap<i64>> {
+        None
+    }
+    /// What the import's claims say about encounters it does not hold. Called once, at the end.
+    fn billing_of_other_encounters(&mut self) -> Vec<BillingAmendment> {
+        Vec::new()
     }
 }
 
@@ -482,7 +492,7 @@ pub async fn drive(
             );
         }
     }
-    let reader = reading
+    let mut reader = reading
         .join()
         .map_err(|_| Error::Invalid("the thread reading the files failed".into()))?;
     summary.skipped = reader.skipped();
@@ -498,6 +508,17 @@ pub async fn drive(
             summary: Box::new(summary),
             problems,
         });
+    }
+    let (conditions, encounters) = writer
+        .amend(
+            reader.diagnosis_ranks().as_ref(),
+            &reader.billing_of_other_encounters(),
+        )
+        .await?;
+    for (kind, amended) in [(Kind::Condition, conditions), (Kind::Encounter, encounters)] {
+        if amended > 0 {
+            summary.counts(kind.as_str()).updated += amended;
+        }
     }
     let (mut tx, recomputed) = writer.finish().await?;
     if std::env::var_os("ROUNDS_IMPORT_TIMING").is_some() {

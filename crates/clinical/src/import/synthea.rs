@@ -315,6 +315,7 @@ fn map_row(
                     payer: opt("payer").map(|p| payers.get(&p).cloned().unwrap_or(p)),
                     cost_cents: money("base_encounter_cost")?,
                     charges_cents: money("total_claim_cost")?,
+                    billing_kept: false,
                 })
             }
             Table::Conditions | Table::Procedures => {
@@ -364,6 +365,7 @@ fn map_row(
                         present_on_admission: None,
                         rank: None,
                         onset_at: at,
+                        rank_kept: false,
                     })
                 } else {
                     Record::Procedure(records::Procedure {

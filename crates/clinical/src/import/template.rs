@@ -460,6 +460,7 @@ impl TemplateReader {
                         payer: opt("payer"),
                         cost_cents: money("cost")?,
                         charges_cents: money("charges")?,
+                        billing_kept: false,
                     }))
                 })();
                 out.push((Kind::Encounter, eid.clone(), encounter));
@@ -473,6 +474,7 @@ impl TemplateReader {
                             present_on_admission: Some("Y"),
                             rank: Some(1),
                             onset_at: None,
+                            rank_kept: false,
                         })
                     });
                     out.push((Kind::Condition, format!("{eid}#principal"), principal));
@@ -557,6 +559,7 @@ impl TemplateReader {
                             present_on_admission: poa,
                             rank,
                             onset_at: at,
+                            rank_kept: false,
                         })
                     };
                     Ok((record, content))

@@ -1089,3 +1089,158 @@ async fn a_later_import_finds_what_it_refers_to_in_the_store() {
         );
     }
 }
+
+/// Every condition's rank, by source id, and every encounter's principal diagnosis.
+async fn ranks(t: &TestDb) -> Vec<(String, Option<i64>, Option<String>)> {
+    sqlx::query(
+        "SELECT c.source_id, c.rank, o.principal_dx_code FROM conditions c \
+         LEFT JOIN encounter_outcomes o ON o.encounter_id = c.encounter_id ORDER BY c.source_id",
+    )
+    .fetch_all(&t.db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", t.name))
+    .into_iter()
+    .map(|row| {
+        (
+            row.try_get(0).unwrap(),
+            row.try_get(1).unwrap(),
+            row.try_get(2).unwrap(),
+        )
+    })
+    .collect()
+}
+
+/// An incremental (`_since`) bulk export sends what changed: Conditions without the Encounters
+/// that rank them, Encounters without their Claims or Conditions, Claims for encounters sent
+/// long ago. What such an import does not speak for keeps its stored value, and what it says
+/// about records it does not hold reaches them.
+#[tokio::test]
+async fn an_incremental_export_changes_only_what_it_says() {
+    for t in backends().await {
+        let full = scratch();
+        for name in ["Claim.ndjson", "ExplanationOfBenefit.ndjson"] {
+            std::fs::copy(fixtures().join("billing").join(name), full.join(name)).unwrap();
+        }
+        import(&t, std::slice::from_ref(&full))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let ranked = ranks(&t).await;
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            ranked[2..5],
+            [
+                ("c3".to_string(), Some(1), some("K35.80")),
+                ("c4".to_string(), Some(2), some("K35.80")),
+                ("c5".to_string(), Some(3), some("K35.80")),
+            ],
+            "{}",
+            t.name
+        );
+        let billed = billing(&t, "e1").await;
+        assert_eq!(billed.0, some("Medicare Part A"), "{}", t.name);
+
+        let only = |name: &str, lines: &[&str]| {
+            let dir = scratch_empty(name, t.name);
+            std::fs::write(dir.join(name), lines.join("\n") + "\n").unwrap();
+            dir
+        };
+        // Conditions alone: their encounters are not in the import, so their ranks stay.
+        let conditions =
+            std::fs::read_to_string(fixtures().join("ndjson").join("Condition.ndjson")).unwrap();
+        let lines: Vec<&str> = conditions.lines().collect();
+        let s = import(&t, &[only("Condition.ndjson", &lines)])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Condition"), tc(6, 0, 0, 6, 0), "{}", t.name);
+        assert_eq!(ranks(&t).await, ranked, "{}", t.name);
+
+        // Encounters alone: their claims are not in the import, so payer and amounts stay; the
+        // ranks they give are the ranks stored.
+        let encounters =
+            std::fs::read_to_string(fixtures().join("ndjson").join("Encounter.ndjson")).unwrap();
+        let lines: Vec<&str> = encounters.lines().collect();
+        let s = import(&t, &[only("Encounter.ndjson", &lines)])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Encounter"), tc(5, 0, 0, 5, 0), "{}", t.name);
+        assert_eq!(counts(&s, "Condition"), tc(0, 0, 0, 0, 0), "{}", t.name);
+        assert_eq!(billing(&t, "e1").await, billed, "{}", t.name);
+        assert_eq!(ranks(&t).await, ranked, "{}", t.name);
+
+        // e3 sent again, its diagnoses re-ranked (c4 principal, c3 second, c5 no longer listed):
+        // its stored conditions follow, and so does its principal diagnosis.
+        let e3 = lines
+            .iter()
+            .find(|l| l.contains(r#""id":"e3""#))
+            .unwrap()
+            .replace(r#""Condition/c3"},"rank":1"#, r#""Condition/c3"},"rank":2"#)
+            .replace(r#""Condition/c4"},"rank":2"#, r#""Condition/c4"},"rank":1"#)
+            .replace(
+                r#",{"condition":{"reference":"Condition/c5"},"rank":3}"#,
+                "",
+            );
+        assert!(!e3.contains("Condition/c5"), "{}: {e3}", t.name);
+        let s = import(&t, &[only("Encounter.ndjson", &[&e3])])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Encounter"), tc(1, 0, 0, 1, 0), "{}", t.name);
+        assert_eq!(counts(&s, "Condition"), tc(0, 0, 3, 0, 0), "{}", t.name);
+        assert_eq!(
+            ranks(&t).await[2..5],
+            [
+                ("c3".to_string(), Some(2), some("T81.4XXA")),
+                ("c4".to_string(), Some(1), some("T81.4XXA")),
+                ("c5".to_string(), None, some("T81.4XXA")),
+            ],
+            "{}",
+            t.name
+        );
+
+        // A claim for e2, imported long before without one: its payer and charges arrive; the
+        // same claim again changes nothing.
+        let claim = r#"{"resourceType":"Claim","id":"cl-2","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"insurer":{"display":"Cigna"},"item":[{"sequence":1,"encounter":[{"reference":"Encounter/e2"}]}],"total":{"value":500,"currency":"USD"}}"#;
+        assert_eq!(
+            billing(&t, "e2").await,
+            (None, None, None, some("291")),
+            "{}",
+            t.name
+        );
+        let claims = only("Claim.ndjson", &[claim]);
+        let s = import(&t, std::slice::from_ref(&claims))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Encounter"), tc(0, 0, 1, 0, 0), "{}", t.name);
+        assert_eq!(
+            billing(&t, "e2").await,
+            (some("Cigna"), None, Some(50_000), some("291")),
+            "{}",
+            t.name
+        );
+        let s = import(&t, &[claims]).await.unwrap();
+        assert_eq!(counts(&s, "Encounter"), tc(0, 0, 0, 0, 0), "{}", t.name);
+        // And e2 itself sent again without the claim keeps it.
+        let e2 = lines.iter().find(|l| l.contains(r#""id":"e2""#)).unwrap();
+        import(&t, &[only("Encounter.ndjson", &[e2])])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(
+            billing(&t, "e2").await,
+            (some("Cigna"), None, Some(50_000), some("291")),
+            "{}",
+            t.name
+        );
+    }
+}
+
+/// An empty directory of its own for one file of a test.
+fn scratch_empty(name: &str, backend: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "rounds-clinical-only-{}-{backend}-{name}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
