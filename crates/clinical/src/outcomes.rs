@@ -145,6 +145,11 @@ impl NewPatients {
         true
     }
 
+    /// The new patients.
+    pub fn into_patient_ids(self) -> impl Iterator<Item = i64> {
+        self.deaths.into_keys()
+    }
+
     /// Each new patient's records, by patient id (records in the order written, so diagnoses
     /// in id order).
     pub fn into_patients(self) -> impl Iterator<Item = (i64, PatientRecords)> {

@@ -279,7 +279,9 @@ pub struct Counts {
 struct Known {
     id: i64,
     hash: i64,
+    /// Written (or found unchanged) by this import.
     seen: bool,
+    kind: Kind,
 }
 
 /// What the store holds of the fields an import may leave to it
@@ -299,7 +301,7 @@ enum Stored {
 }
 
 impl Stored {
-    /// The columns a look-up reads after `id, source_id, content_hash`.
+    /// The columns a look-up reads after `id, source_id, content_hash, import_run_id`.
     fn columns(kind: Kind) -> &'static str {
         match kind {
             Kind::Condition => ", encounter_id, rank",
@@ -311,19 +313,19 @@ impl Stored {
     /// What a looked-up row holds, when it holds something.
     fn read(kind: Kind, row: &sqlx::any::AnyRow) -> Result<Option<Stored>> {
         Ok(match kind {
-            Kind::Condition => match row.try_get::<Option<i64>, _>(4)? {
+            Kind::Condition => match row.try_get::<Option<i64>, _>(5)? {
                 Some(rank) => Some(Stored::Rank {
-                    encounter: row.try_get(3)?,
+                    encounter: row.try_get(4)?,
                     rank,
                 }),
                 None => None,
             },
             Kind::Encounter => {
                 let stored = Stored::Billing {
-                    ms_drg: row.try_get(3)?,
-                    payer: row.try_get(4)?,
-                    cost_cents: row.try_get(5)?,
-                    charges_cents: row.try_get(6)?,
+                    ms_drg: row.try_get(4)?,
+                    payer: row.try_get(5)?,
+                    cost_cents: row.try_get(6)?,
+                    charges_cents: row.try_get(7)?,
                 };
                 match &stored {
                     Stored::Billing {
@@ -492,6 +494,11 @@ pub struct Writer {
     sets: ValueSets,
     /// What was dropped for the bulk load of tables that were empty when the import began.
     deferred: Vec<Deferred>,
+    /// The record tables that were empty when the import began.
+    first_loads: Vec<&'static str>,
+    /// How many records `known` may hold before the import lets go of those it can look up
+    /// again (`let_go`).
+    budget: usize,
 }
 
 /// The secondary indexes (and, on PostgreSQL, unique and foreign keys) of a table that was empty
@@ -602,12 +609,20 @@ async fn secondary_indexes(
 }
 
 impl Writer {
-    /// Loads what the store already holds of `source` (ids and content hashes only).
-    pub async fn open(mut tx: Tx, backend: Backend, source: &str, run_id: i64) -> Result<Writer> {
+    /// Loads what the store already holds of `source` (ids and content hashes only, and only of
+    /// the kinds that are not looked up). `budget`: see `Writer::budget`.
+    pub async fn open(
+        mut tx: Tx,
+        backend: Backend,
+        source: &str,
+        run_id: i64,
+        budget: usize,
+    ) -> Result<Writer> {
         let mut known = KeyMap::default();
         let mut next_id = HashMap::new();
         let mut batches = HashMap::new();
         let mut deferred = Vec::new();
+        let mut first_loads = Vec::new();
         if backend == Backend::Sqlite {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "PRAGMA cache_size = -{IMPORT_CACHE_KIB}"
@@ -643,6 +658,7 @@ impl Writer {
                             id: row.try_get(0)?,
                             hash: row.try_get(2)?,
                             seen: false,
+                            kind,
                         },
                     );
                 }
@@ -656,6 +672,7 @@ impl Writer {
             next_id.insert(kind, max + 1);
             batches.insert(kind, Batch::new(backend, table, columns(kind)));
             if max == 0 {
+                first_loads.push(table);
                 deferred.extend(defer_if_empty(&mut tx, backend, table).await?);
             }
         }
@@ -683,6 +700,7 @@ impl Writer {
                     id: row.try_get(0)?,
                     hash: row.try_get(3)?,
                     seen: false,
+                    kind,
                 },
             );
             targets.insert(
@@ -726,6 +744,8 @@ impl Writer {
             sets,
             counts: HashMap::new(),
             deferred,
+            first_loads,
+            budget,
         })
     }
 
@@ -739,6 +759,9 @@ impl Writer {
         &mut self,
         records: impl Iterator<Item = (Kind, &'r str, &'r Record)>,
     ) -> Result<()> {
+        if self.known.len() > self.budget {
+            self.let_go().await?;
+        }
         if self.looked_up.is_empty() {
             return Ok(());
         }
@@ -764,7 +787,7 @@ impl Writer {
                     Backend::Sqlite => {
                         let list = vec!["?"; part.len()].join(", ");
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT id, source_id, content_hash{} FROM {table} WHERE source_system = ? AND source_id IN ({list})",
+                            "SELECT id, source_id, content_hash, import_run_id{} FROM {table} WHERE source_system = ? AND source_id IN ({list})",
                             Stored::columns(kind)
                         )))
                         .bind(self.source.clone());
@@ -783,7 +806,7 @@ impl Writer {
                         }
                         array.push('}');
                         sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT id, source_id, content_hash{} FROM {table} WHERE source_system = $1 \
+                            "SELECT id, source_id, content_hash, import_run_id{} FROM {table} WHERE source_system = $1 \
                              AND source_id = ANY(CAST($2 AS TEXT[]))",
                             Stored::columns(kind)
                         )))
@@ -797,16 +820,58 @@ impl Writer {
                     if let Some(stored) = Stored::read(kind, &row)? {
                         self.stored.insert(k, stored);
                     }
+                    // A record this import wrote before it let go of what it held (see
+                    // `let_go`) is one it has seen.
+                    let run: i64 = row.try_get(3)?;
                     self.known.insert(
                         k,
                         Known {
                             id: row.try_get(0)?,
                             hash: row.try_get(2)?,
-                            seen: false,
+                            seen: run == self.run_id,
+                            kind,
                         },
                     );
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Keeps what an import holds in memory within its budget: writes what is pending, builds
+    /// the indexes a first load deferred on the tables of the kinds that are looked up (they are
+    /// found in the store from now on), forgets those records, and leaves the outcomes of the
+    /// new patients so far to be read back from the store like those of patients imported
+    /// earlier. An import within its budget never comes here.
+    async fn let_go(&mut self) -> Result<()> {
+        self.flush().await?;
+        let tables: Vec<&str> = LOOKED_UP.into_iter().filter_map(table).collect();
+        let loaded: Vec<&str> = self
+            .deferred
+            .iter()
+            .map(|d| d.table)
+            .filter(|t| tables.contains(t))
+            .collect();
+        self.build_deferred(&tables).await?;
+        self.analyze(&loaded).await?;
+        self.known.retain(|_, k| !LOOKED_UP.contains(&k.kind));
+        self.known.shrink_to_fit();
+        self.stored = KeyMap::default();
+        self.looked_up.extend(LOOKED_UP);
+        let fresh = std::mem::take(&mut self.fresh);
+        self.stale.extend(fresh.into_patient_ids());
+        Ok(())
+    }
+
+    /// On PostgreSQL, gathers the statistics of tables just loaded: it learns a table's size
+    /// from an index build but nothing of its columns, and without them plans look-ups by
+    /// source id as scans of the whole table (a re-import right after a first load took ten
+    /// minutes instead of seconds before autovacuum came by).
+    async fn analyze(&mut self, tables: &[&str]) -> Result<()> {
+        if self.backend == Backend::Postgres && !tables.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {}", tables.join(", "))))
+                .execute(self.conn.get().await?)
+                .await?;
         }
         Ok(())
     }
@@ -946,6 +1011,7 @@ impl Writer {
                 id,
                 hash,
                 seen: true,
+                kind,
             },
         );
         let written = if existing.is_some() {
@@ -1612,30 +1678,14 @@ impl Writer {
         };
         self.flush().await?;
         // The records of patients imported earlier are read back by patient below: their
-        // tables need their indexes. On PostgreSQL, tables this import loaded need statistics
-        // too, at once: it learns a table's size from an index build but nothing of its
-        // columns, and without them plans the look-ups of the next import (and the read-back
-        // below) as scans of the whole table — a re-import right after a first load took ten
-        // minutes instead of seconds before autovacuum came by.
+        // tables need their indexes, and on PostgreSQL the tables this import loaded need
+        // statistics, for that and for the look-ups of the next import.
         let record_tables: Vec<&str> = Kind::ALL.into_iter().filter_map(table).collect();
-        let loaded: Vec<&str> = self
-            .deferred
-            .iter()
-            .map(|d| d.table)
-            .filter(|t| record_tables.contains(t))
-            .collect();
-        let analyze = self.backend == Backend::Postgres && !loaded.is_empty();
         self.build_deferred(&record_tables).await?;
         lap("record indexes built");
-        if analyze {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ANALYZE {}",
-                loaded.join(", ")
-            )))
-            .execute(self.conn.get().await?)
-            .await?;
-            lap("analysed");
-        }
+        let first_loads = std::mem::take(&mut self.first_loads);
+        self.analyze(&first_loads).await?;
+        lap("analysed");
         let sets = std::mem::take(&mut self.sets);
         let mut stale: Vec<i64> = self.stale.drain().collect();
         stale.sort_unstable();

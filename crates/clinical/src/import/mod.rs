@@ -32,6 +32,10 @@ pub struct Options {
     pub max_problems: usize,
     /// Called now and then with the number of records handled so far.
     pub progress: Option<Box<dyn FnMut(u64) + Send + Sync>>,
+    /// How many records the importer keeps ids and hashes of in memory (about 100 bytes each,
+    /// with what goes with them) before it writes what it holds and finds the rest in the
+    /// store: what bounds an import's memory whatever its size.
+    pub records_in_memory: usize,
 }
 
 impl Default for Options {
@@ -43,11 +47,14 @@ impl Default for Options {
             address: "local".to_string(),
             max_problems: 100,
             progress: None,
+            records_in_memory: RECORDS_IN_MEMORY,
         }
     }
 }
 
 pub const DEFAULT_SOURCE: &str = "ehr";
+/// See `Options::records_in_memory`.
+pub const RECORDS_IN_MEMORY: usize = 2_000_000;
 
 /// A bad record or file: where, which field, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -370,7 +377,14 @@ pub async fn drive(
         .await?,
         0,
     )?;
-    let mut writer = Writer::open(tx, db.backend, &source, run_id).await?;
+    let mut writer = Writer::open(
+        tx,
+        db.backend,
+        &source,
+        run_id,
+        options.records_in_memory,
+    )
+    .await?;
     let mut handled: u64 = 0;
     let mut problem_lines: HashSet<(String, u64)> = HashSet::new();
     for phase in 0..PHASES {

@@ -1244,3 +1244,64 @@ fn scratch_empty(name: &str, backend: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// An import larger than the records it may keep in memory lets go of them as it goes and finds
+/// them in the store instead: the store it leaves is the one an import within its budget leaves,
+/// and a record sent twice with different content is still refused after it was let go of.
+#[tokio::test]
+async fn an_import_beyond_its_memory_budget_loads_the_same_store() {
+    for t in backends().await {
+        load_value_sets(&t).await;
+        let migrated = schema(&t).await;
+        let dir = scratch();
+        let mut options = Options {
+            records_in_memory: 3,
+            ..Options::default()
+        };
+        let s = import::run(&t.db, std::slice::from_ref(&dir), &mut options)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Condition"), tc(6, 6, 0, 0, 0), "{}", t.name);
+        assert_hand_computed_outcomes(&t).await;
+        // The indexes a first load defers were built when it let go, and only once.
+        assert_eq!(schema(&t).await, migrated, "{}", t.name);
+        let s = import(&t, std::slice::from_ref(&dir)).await.unwrap();
+        assert_eq!(
+            (s.total().created, s.total().updated),
+            (0, 0),
+            "{}",
+            t.name
+        );
+
+        // More conditions than the importer hands over at once, the last a second c-0 with
+        // another code: it comes after c-0 has been let go of, and is refused all the same.
+        let condition = |id: usize, code: &str| {
+            format!(
+                r#"{{"resourceType":"Condition","id":"c-{id}","subject":{{"reference":"Patient/p2"}},"encounter":{{"reference":"Encounter/e4"}},"code":{{"coding":[{{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"{code}"}}]}}}}"#
+            )
+        };
+        let mut lines: Vec<String> = (0..3_000).map(|i| condition(i, "E11.9")).collect();
+        lines.push(condition(0, "E10.9"));
+        let many = scratch_empty("Condition.ndjson", t.name);
+        std::fs::write(many.join("Condition.ndjson"), lines.join("\n") + "\n").unwrap();
+        let (_, problems) = refused(
+            import::run(&t.db, std::slice::from_ref(&many), &mut options).await,
+            t.name,
+        );
+        let file = many.join("Condition.ndjson").display().to_string();
+        assert_eq!(
+            problems,
+            [format!(
+                "{file}:3001: id: Condition/c-0 appears twice with different content"
+            )],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM conditions").await,
+            6,
+            "{}",
+            t.name
+        );
+    }
+}

@@ -34,6 +34,10 @@ struct Common {
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
+    /// Records whose ids the importer keeps in memory (about 100 bytes each) before it writes
+    /// what it holds and finds the rest in the database: what bounds an import's memory
+    #[arg(long, value_name = "N", default_value_t = import::RECORDS_IN_MEMORY)]
+    records_in_memory: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +113,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         address: "local".to_string(),
         max_problems: 100,
         progress: progress(),
+        records_in_memory: common.records_in_memory.max(1),
     };
     let result = database::with_db(&args.db, async |_, db| {
         let outcome: Result<Option<Summary>, clinical::Error> = match &args.command {
