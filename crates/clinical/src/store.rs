@@ -496,6 +496,8 @@ pub struct Writer {
     deferred: Vec<Deferred>,
     /// The record tables that were empty when the import began.
     first_loads: Vec<&'static str>,
+    /// Of those, the rows each held when last analysed during the import (PostgreSQL).
+    analysed: HashMap<&'static str, i64>,
     /// How many records `known` may hold before the import lets go of those it can look up
     /// again (`let_go`).
     budget: usize,
@@ -509,8 +511,11 @@ pub struct Writer {
 /// commits; only a first load into an empty table does this.
 struct Deferred {
     table: &'static str,
-    /// The statements that create them again, indexes first.
-    create: Vec<String>,
+    /// The statements that create again the unique keys (PostgreSQL), which finding a record
+    /// by source id needs.
+    keys: Vec<String>,
+    /// Those that create again the rest: indexes, then foreign keys.
+    rest: Vec<String>,
 }
 
 /// Kinds whose records (many) are looked up in the store as an import names them, rather than
@@ -550,38 +555,42 @@ async fn defer_if_empty(
     if any.is_some() {
         return Ok(None);
     }
-    let mut create = Vec::new();
+    let mut keys = Vec::new();
+    let mut rest = Vec::new();
     for (name, definition) in secondary_indexes(tx, backend, table).await? {
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
             .execute(&mut **tx)
             .await?;
-        create.push(definition);
+        rest.push(definition);
     }
     if backend == Backend::Postgres {
         // Unique constraints (their index is built by one sort when added back, instead of
         // taking random keys one by one) and foreign keys (one trigger per inserted row and key
         // otherwise; added back, each key is checked in one join over the whole table). Unique
         // constraints first, as a foreign key may need one.
-        let keys = sqlx::query(
-            "SELECT CAST(conname AS TEXT), pg_get_constraintdef(oid) FROM pg_constraint \
+        let constraints = sqlx::query(
+            "SELECT CAST(conname AS TEXT), pg_get_constraintdef(oid), contype = 'u' FROM pg_constraint \
              WHERE conrelid = to_regclass($1) AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
         )
         .bind(table)
         .fetch_all(&mut **tx)
         .await?;
-        for row in keys {
+        for row in constraints {
             let (name, definition): (String, String) = (row.try_get(0)?, row.try_get(1)?);
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "ALTER TABLE {table} DROP CONSTRAINT {name}"
             )))
             .execute(&mut **tx)
             .await?;
-            create.push(format!(
-                "ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
-            ));
+            let add = format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}");
+            if row.try_get(2)? {
+                keys.push(add);
+            } else {
+                rest.push(add);
+            }
         }
     }
-    Ok(Some(Deferred { table, create }))
+    Ok(Some(Deferred { table, keys, rest }))
 }
 
 /// The secondary indexes of `table` (not those behind its primary key or unique constraints),
@@ -745,6 +754,7 @@ impl Writer {
             counts: HashMap::new(),
             deferred,
             first_loads,
+            analysed: HashMap::new(),
             budget,
         })
     }
@@ -765,6 +775,7 @@ impl Writer {
         if self.looked_up.is_empty() {
             return Ok(());
         }
+        self.analyse_growing().await?;
         let mut wanted: HashMap<Kind, HashSet<&str>> = HashMap::new();
         let mut want = |kind: Kind, id: &'r str| {
             if self.looked_up.contains(&kind) && !self.known.contains_key(&key(kind, id)) {
@@ -839,27 +850,46 @@ impl Writer {
     }
 
     /// Keeps what an import holds in memory within its budget: writes what is pending, builds
-    /// the indexes a first load deferred on the tables of the kinds that are looked up (they are
-    /// found in the store from now on), forgets those records, and leaves the outcomes of the
+    /// the unique keys a first load deferred on the tables of the kinds that are looked up (they
+    /// are found in the store from now on; other indexes and foreign keys wait for the end),
+    /// forgets those records, and leaves the outcomes of the
     /// new patients so far to be read back from the store like those of patients imported
     /// earlier. An import within its budget never comes here.
     async fn let_go(&mut self) -> Result<()> {
         self.flush().await?;
         let tables: Vec<&str> = LOOKED_UP.into_iter().filter_map(table).collect();
-        let loaded: Vec<&str> = self
-            .deferred
-            .iter()
-            .map(|d| d.table)
-            .filter(|t| tables.contains(t))
-            .collect();
-        self.build_deferred(&tables).await?;
-        self.analyze(&loaded).await?;
+        self.build_deferred_keys(&tables).await?;
         self.known.retain(|_, k| !LOOKED_UP.contains(&k.kind));
         self.known.shrink_to_fit();
         self.stored = KeyMap::default();
         self.looked_up.extend(LOOKED_UP);
         let fresh = std::mem::take(&mut self.fresh);
         self.stale.extend(fresh.into_patient_ids());
+        Ok(())
+    }
+
+    /// On PostgreSQL, analyses again each table this import is loading from empty and looking
+    /// up in (after `let_go`) once it has doubled since it was last analysed: planned on
+    /// statistics of a table a fraction of its size, look-ups scan the whole table (seconds
+    /// each) instead of using its index. Autovacuum cannot help: it does not see the rows of a
+    /// transaction still running.
+    async fn analyse_growing(&mut self) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        for kind in LOOKED_UP {
+            let Some(table) = table(kind) else { continue };
+            if !(self.looked_up.contains(&kind) && self.first_loads.contains(&table)) {
+                continue;
+            }
+            // Ids of a table loaded from empty run from 1.
+            let rows = self.next_id.get(&kind).copied().unwrap_or(1) - 1;
+            let last = self.analysed.get(table).copied().unwrap_or(0);
+            if rows > 2 * last + 10_000 {
+                self.analyze(&[table]).await?;
+                self.analysed.insert(table, rows);
+            }
+        }
         Ok(())
     }
 
@@ -1075,7 +1105,11 @@ impl Writer {
     ) -> Result<(u64, u64)> {
         self.flush().await?;
         let mut conditions = 0;
-        if let Some(ranks) = ranks {
+        if let Some(ranks) = ranks
+            && !self.encounters.is_empty()
+        {
+            // Conditions are found by encounter below.
+            self.build_deferred(&["conditions"]).await?;
             let encounters = std::mem::take(&mut self.encounters);
             for part in encounters.chunks(LOOK_UP_IDS) {
                 let list: Vec<String> = part.iter().map(i64::to_string).collect();
@@ -1639,12 +1673,31 @@ impl Writer {
             .partition(|d| tables.contains(&d.table));
         self.deferred = later;
         for deferred in now {
-            for create in deferred.create {
-                sqlx::query(sqlx::AssertSqlSafe(create))
-                    .execute(self.conn.get().await?)
-                    .await?;
+            for create in deferred.keys.into_iter().chain(deferred.rest) {
+                self.execute(create).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Creates again the unique keys a first load dropped from `tables` (see `Deferred::keys`).
+    async fn build_deferred_keys(&mut self, tables: &[&str]) -> Result<()> {
+        let mut keys = Vec::new();
+        for deferred in &mut self.deferred {
+            if tables.contains(&deferred.table) {
+                keys.append(&mut deferred.keys);
+            }
+        }
+        for create in keys {
+            self.execute(create).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, sql: String) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(self.conn.get().await?)
+            .await?;
         Ok(())
     }
 

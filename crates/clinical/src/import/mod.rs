@@ -32,7 +32,7 @@ pub struct Options {
     pub max_problems: usize,
     /// Called now and then with the number of records handled so far.
     pub progress: Option<Box<dyn FnMut(u64) + Send + Sync>>,
-    /// How many records the importer keeps ids and hashes of in memory (about 100 bytes each,
+    /// How many records the importer keeps ids and hashes of in memory (about 250 bytes each,
     /// with what goes with them) before it writes what it holds and finds the rest in the
     /// store: what bounds an import's memory whatever its size.
     pub records_in_memory: usize,

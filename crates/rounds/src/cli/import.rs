@@ -34,7 +34,7 @@ struct Common {
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
-    /// Records whose ids the importer keeps in memory (about 100 bytes each) before it writes
+    /// Records whose ids the importer keeps in memory (about 250 bytes each) before it writes
     /// what it holds and finds the rest in the database: what bounds an import's memory
     #[arg(long, value_name = "N", default_value_t = import::RECORDS_IN_MEMORY)]
     records_in_memory: usize,
