@@ -9,7 +9,8 @@
 # into each database (interleaved, so that a busy moment of a shared machine falls on all of
 # them); the medians are reported. The last round also imports the files a second time, which
 # must change nothing. Uses `rounds demo` output when ROUNDS_BENCH_FHIR names a folder of NDJSON;
-# otherwise writes its own with generate.py.
+# otherwise writes its own with generate.py. ROUNDS_BENCH_RECORDS_IN_MEMORY sets the imports'
+# --records-in-memory (to measure an import larger than its memory budget).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 patients=${1:-100000}
@@ -30,6 +31,7 @@ median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 import_once() {
   local name=$1 round=$2; shift 2
   /usr/bin/time -f "%e s elapsed, %M KB max resident" "$rounds" import fhir "$data" "$@" \
+    --records-in-memory "${ROUNDS_BENCH_RECORDS_IN_MEMORY:-2000000}" \
     >"$work/$name.$round.txt" 2>&1
   echo "  $name: $(rate "$work/$name.$round.txt") resources/s, $(tail -1 "$work/$name.$round.txt")"
 }

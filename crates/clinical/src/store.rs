@@ -1110,32 +1110,42 @@ impl Writer {
         {
             // Conditions are found by encounter below.
             self.build_deferred(&["conditions"]).await?;
+            let in_import: HashSet<i64> = self
+                .known
+                .values()
+                .filter(|k| k.kind == Kind::Condition && k.seen)
+                .map(|k| k.id)
+                .collect();
             let encounters = std::mem::take(&mut self.encounters);
+            // The stored conditions of the import's encounters that it does not hold (by row
+            // id: most are in it, and their source ids need not be read), then those.
+            let mut others = Vec::new();
             for part in encounters.chunks(LOOK_UP_IDS) {
-                let list: Vec<String> = part.iter().map(i64::to_string).collect();
-                let sql = match self.backend {
-                    Backend::Sqlite => format!(
-                        "SELECT id, source_id, patient_id, rank FROM conditions \
-                         WHERE source_system = $1 AND encounter_id IN ({})",
-                        list.join(", ")
-                    ),
-                    Backend::Postgres => format!(
-                        "SELECT id, source_id, patient_id, rank FROM conditions \
-                         WHERE source_system = $1 AND encounter_id = ANY('{{{}}}'::BIGINT[])",
-                        list.join(",")
-                    ),
-                };
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(self.source.clone())
+                let sql = format!(
+                    "SELECT id, source_system FROM conditions WHERE encounter_id {}",
+                    self.any_of(part)
+                );
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
                     .fetch_all(self.conn.get().await?)
-                    .await?;
-                for row in rows {
-                    let source_id: String = row.try_get(1)?;
-                    let k = key(Kind::Condition, &source_id);
-                    if self.known.get(&k).is_some_and(|c| c.seen) {
-                        continue;
+                    .await?
+                {
+                    let id: i64 = row.try_get(0)?;
+                    if !in_import.contains(&id) && row.try_get::<String, _>(1)? == self.source {
+                        others.push(id);
                     }
-                    let rank = ranks.get(&k).copied();
+                }
+            }
+            for part in others.chunks(LOOK_UP_IDS) {
+                let sql = format!(
+                    "SELECT id, source_id, patient_id, rank FROM conditions WHERE id {}",
+                    self.any_of(part)
+                );
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(self.conn.get().await?)
+                    .await?
+                {
+                    let source_id: String = row.try_get(1)?;
+                    let rank = ranks.get(&key(Kind::Condition, &source_id)).copied();
                     if rank == row.try_get::<Option<i64>, _>(3)? {
                         continue;
                     }
@@ -1174,6 +1184,16 @@ impl Writer {
             encounters += changed.rows_affected();
         }
         Ok((conditions, encounters))
+    }
+
+    /// `IN (…)` (SQLite) or `= ANY(…)` (PostgreSQL) of row ids, written into the statement (they
+    /// are numbers).
+    fn any_of(&self, ids: &[i64]) -> String {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        match self.backend {
+            Backend::Sqlite => format!("IN ({})", list.join(", ")),
+            Backend::Postgres => format!("= ANY('{{{}}}'::BIGINT[])", list.join(",")),
+        }
     }
 
     fn count(&mut self, kind: Kind, written: Written) {
