@@ -180,6 +180,16 @@ pub struct BillingAmendment {
     pub charges_cents: Option<i64>,
 }
 
+/// The ranks an import's encounters give their diagnoses (FHIR's Encounter.diagnosis).
+#[derive(Clone, Debug, Default)]
+pub struct DiagnosisRanks {
+    /// Rank by condition key.
+    pub ranks: KeyMap<i64>,
+    /// The encounters that list diagnoses (keys): a condition of theirs that is not in `ranks`
+    /// has no rank.
+    pub encounters: KeySet,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Procedure {
     pub patient: Ref,

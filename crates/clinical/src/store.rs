@@ -6,7 +6,8 @@
 
 use crate::outcomes::NewPatients;
 use crate::records::{
-    self, BillingAmendment, Identifier, KeyMap, KeySet, Kind, Record, Ref, identifier_key, key,
+    self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, KeySet, Kind, Record, Ref,
+    identifier_key, key,
 };
 use crate::value_sets::ValueSets;
 use crate::{Error, Result};
@@ -470,9 +471,10 @@ pub struct Writer {
     known: KeyMap<Known>,
     /// Of the records looked up, what they hold that an import may leave to the store.
     stored: KeyMap<Stored>,
-    /// The encounters of this import (row ids), kept when the store held conditions of the
-    /// source before it: their stored conditions take the ranks the import gives them.
-    encounters: Vec<i64>,
+    /// The encounters of this import that were in the store before it (row id, key), kept
+    /// when the store held conditions of the source: their stored conditions take the ranks
+    /// the import gives them.
+    encounters: Vec<(i64, u128)>,
     targets: KeyMap<Target>,
     /// Business identifier → record key.
     idents: KeyMap<u128>,
@@ -1013,7 +1015,7 @@ impl Writer {
                 );
                 self.count(kind, Written::Unchanged);
                 if ranks_stored {
-                    self.encounters.push(known.id);
+                    self.encounters.push((known.id, k));
                 }
                 return Ok(Ok(Written::Unchanged));
             }
@@ -1033,7 +1035,7 @@ impl Writer {
             Err(refusal) => return Ok(Err(refusal)),
         };
         if ranks_stored {
-            self.encounters.push(id);
+            self.encounters.push((id, k));
         }
         self.known.insert(
             k,
@@ -1094,13 +1096,13 @@ impl Writer {
     }
 
     /// Applies to stored records what the import says about them without holding them: the
-    /// ranks its encounters give their stored conditions (`ranks`, by condition key; a condition
-    /// an encounter does not rank has none), and what its claims say about encounters imported
+    /// ranks its encounters give their stored conditions (a condition that an encounter listing
+    /// diagnoses does not rank has none), and what its claims say about encounters imported
     /// earlier. Their content hashes stay as they were, so the next import of such a record
     /// rewrites it once. Returns the conditions and encounters changed.
     pub async fn amend(
         &mut self,
-        ranks: Option<&KeyMap<i64>>,
+        ranks: Option<&DiagnosisRanks>,
         billing: &[BillingAmendment],
     ) -> Result<(u64, u64)> {
         self.flush().await?;
@@ -1116,7 +1118,12 @@ impl Writer {
                 .filter(|k| k.kind == Kind::Condition && k.seen)
                 .map(|k| k.id)
                 .collect();
-            let encounters = std::mem::take(&mut self.encounters);
+            // An encounter that lists no diagnoses says nothing about their ranks.
+            let encounters: Vec<i64> = std::mem::take(&mut self.encounters)
+                .into_iter()
+                .filter(|(_, k)| ranks.encounters.contains(k))
+                .map(|(id, _)| id)
+                .collect();
             // The stored conditions of the import's encounters that it does not hold (by row
             // id: most are in it, and their source ids need not be read), then those.
             let mut others = Vec::new();
@@ -1145,7 +1152,7 @@ impl Writer {
                     .await?
                 {
                     let source_id: String = row.try_get(1)?;
-                    let rank = ranks.get(&key(Kind::Condition, &source_id)).copied();
+                    let rank = ranks.ranks.get(&key(Kind::Condition, &source_id)).copied();
                     if rank == row.try_get::<Option<i64>, _>(3)? {
                         continue;
                     }

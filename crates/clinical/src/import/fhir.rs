@@ -6,7 +6,9 @@
 use super::files::{self, Lines};
 use super::{Item, Read, Reader};
 use crate::codes;
-use crate::records::{self, BillingAmendment, Identifier, KeyMap, KeySet, Kind, Record, Ref, key};
+use crate::records::{
+    self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, Kind, Record, Ref, key,
+};
 use crate::store::Refused;
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -646,8 +648,9 @@ fn parse_reference(
 
 struct Ctx<'a> {
     urls: Option<&'a FullUrls>,
-    /// The encounters read so far (every one, once the Encounter phase is over).
-    encounters: &'a KeySet,
+    /// The encounters read so far (every one, once the Encounter phase is over), and whether
+    /// each lists diagnoses.
+    encounters: &'a KeyMap<bool>,
     ranks: &'a KeyMap<i64>,
     billing: &'a KeyMap<Billing>,
 }
@@ -676,6 +679,8 @@ struct Mapped {
     record: std::result::Result<Record, Refused>,
     warnings: Vec<Refused>,
     ranks: Vec<(u128, i64)>,
+    /// An Encounter that lists diagnoses (one that lists none says nothing about ranks).
+    ranks_diagnoses: bool,
 }
 
 fn identifiers(list: &[FhirIdentifier]) -> Vec<Identifier> {
@@ -813,6 +818,7 @@ fn check_type(found: &str, expected: Kind) -> std::result::Result<(), Refused> {
 fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) -> Mapped {
     let mut warnings = Vec::new();
     let mut ranks = Vec::new();
+    let mut ranks_diagnoses = false;
     let mut id = String::new();
     let record = (|| -> std::result::Result<Record, Refused> {
         let mut take_id = |found: &Option<String>, ty: &str| -> std::result::Result<(), Refused> {
@@ -1038,6 +1044,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     });
                     listed.push((key(Kind::Condition, &cid), d.rank, billing));
                 }
+                ranks_diagnoses = !listed.is_empty();
                 let has_first = listed.iter().any(|(_, rank, _)| *rank == Some(1));
                 let mut promoted = has_first;
                 for (k, rank, billing) in listed {
@@ -1112,15 +1119,17 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                         )
                     })?);
                 }
-                // Encounters rank their diagnoses: one not in this import leaves the rank as
-                // stored (an incremental export sends changed Conditions without their Encounter).
+                // Encounters rank their diagnoses: one not in this import, or one that lists
+                // none, leaves the rank as stored (an incremental export sends changed
+                // Conditions without their Encounter; many exporters list no diagnoses).
                 let encounter = ctx.reference(&r.encounter, "encounter")?;
                 let rank = ctx.ranks.get(&key(Kind::Condition, &id)).copied();
                 let rank_kept = rank.is_none()
                     && match &encounter {
-                        Some(Ref::Id(Kind::Encounter, e)) => {
-                            !ctx.encounters.contains(&key(Kind::Encounter, e))
-                        }
+                        Some(Ref::Id(Kind::Encounter, e)) => ctx
+                            .encounters
+                            .get(&key(Kind::Encounter, e))
+                            .is_none_or(|ranks| !ranks),
                         Some(_) => true,
                         None => false,
                     };
@@ -1182,6 +1191,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
         record,
         warnings,
         ranks,
+        ranks_diagnoses,
     }
 }
 
@@ -1276,8 +1286,8 @@ pub struct FhirReader {
     next_file: usize,
     current: Current,
     ranks: KeyMap<i64>,
-    /// The encounters read (keys).
-    encounters: KeySet,
+    /// The encounters read (keys), and whether each lists diagnoses.
+    encounters: KeyMap<bool>,
     billing: BillingBook,
     skipped: BTreeMap<String, u64>,
 }
@@ -1305,7 +1315,7 @@ impl FhirReader {
             next_file: 0,
             current: Current::Idle,
             ranks: KeyMap::default(),
-            encounters: KeySet::default(),
+            encounters: KeyMap::default(),
             billing: BillingBook::default(),
             skipped: BTreeMap::new(),
         })
@@ -1348,7 +1358,8 @@ impl FhirReader {
     fn item(&mut self, file: usize, line: u64, kind: Kind, mapped: Mapped) -> Read {
         self.ranks.extend(mapped.ranks);
         if kind == Kind::Encounter {
-            self.encounters.insert(key(kind, &mapped.id));
+            self.encounters
+                .insert(key(kind, &mapped.id), mapped.ranks_diagnoses);
         }
         Read::Item(Item {
             file,
@@ -1699,15 +1710,23 @@ impl Reader for FhirReader {
         self.billing.read
     }
 
-    fn diagnosis_ranks(&mut self) -> Option<KeyMap<i64>> {
-        Some(std::mem::take(&mut self.ranks))
+    fn diagnosis_ranks(&mut self) -> Option<DiagnosisRanks> {
+        Some(DiagnosisRanks {
+            ranks: std::mem::take(&mut self.ranks),
+            encounters: self
+                .encounters
+                .iter()
+                .filter(|(_, ranks)| **ranks)
+                .map(|(k, _)| *k)
+                .collect(),
+        })
     }
 
     fn billing_of_other_encounters(&mut self) -> Vec<BillingAmendment> {
         let ids = std::mem::take(&mut self.billing.encounter_ids);
         let mut out: Vec<BillingAmendment> = std::mem::take(&mut self.billing.by_encounter)
             .into_iter()
-            .filter(|(k, _)| !self.encounters.contains(k))
+            .filter(|(k, _)| !self.encounters.contains_key(k))
             .filter_map(|(k, b)| {
                 Some(BillingAmendment {
                     encounter: ids.get(&k)?.clone(),
@@ -1809,7 +1828,7 @@ impl Reader for FhirReader {
 /// yields a record or a problem, and nothing panics. For tests and the parse-only benchmark.
 pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, Refused>> {
     let ranks = KeyMap::default();
-    let encounters = KeySet::default();
+    let encounters = KeyMap::default();
     let billing = KeyMap::default();
     let mut out = Vec::new();
     for line in text.split(|b| *b == b'\n') {

@@ -9,7 +9,7 @@ pub mod files;
 pub mod synthea;
 pub mod template;
 
-use crate::records::{BillingAmendment, KeyMap, Kind, PHASES, Record, key};
+use crate::records::{BillingAmendment, DiagnosisRanks, Kind, PHASES, Record, key};
 use crate::store::{Refused, Writer, Written};
 use crate::{Error, Result};
 use platform::audit::{self, Event};
@@ -244,10 +244,10 @@ pub trait Reader: Send {
     fn billing_read(&self) -> u64 {
         0
     }
-    /// The ranks the import's encounters give their diagnoses, by condition key, where a source
-    /// ranks diagnoses on the encounter (FHIR's Encounter.diagnosis): they also apply to the
-    /// stored conditions of those encounters that are not in the import. Called once, at the end.
-    fn diagnosis_ranks(&mut self) -> Option<KeyMap<i64>> {
+    /// The ranks the import's encounters give their diagnoses, where a source ranks diagnoses
+    /// on the encounter (FHIR's Encounter.diagnosis): they also apply to the stored conditions
+    /// of those encounters that are not in the import. Called once, at the end.
+    fn diagnosis_ranks(&mut self) -> Option<DiagnosisRanks> {
         None
     }
     /// What the import's claims say about encounters it does not hold. Called once, at the end.

@@ -1196,6 +1196,30 @@ async fn an_incremental_export_changes_only_what_it_says() {
             t.name
         );
 
+        // e3 sent with its conditions but listing no diagnoses (as many exporters do): it says
+        // nothing about their ranks, so they stay.
+        let reranked = ranks(&t).await;
+        let unlisted = {
+            let mut v: serde_json::Value = serde_json::from_str(&e3).unwrap();
+            v.as_object_mut().unwrap().remove("diagnosis");
+            v.to_string()
+        };
+        let dir = only("Encounter.ndjson", &[&unlisted]);
+        let e3_conditions: Vec<&str> = conditions
+            .lines()
+            .filter(|l| l.contains("Encounter/e3"))
+            .collect();
+        std::fs::write(
+            dir.join("Condition.ndjson"),
+            e3_conditions.join("\n") + "\n",
+        )
+        .unwrap();
+        let s = import(&t, &[dir])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Condition").read, 3, "{}", t.name);
+        assert_eq!(ranks(&t).await, reranked, "{}", t.name);
+
         // A claim for e2, imported long before without one: its payer and charges arrive; the
         // same claim again changes nothing.
         let claim = r#"{"resourceType":"Claim","id":"cl-2","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"insurer":{"display":"Cigna"},"item":[{"sequence":1,"encounter":[{"reference":"Encounter/e2"}]}],"total":{"value":500,"currency":"USD"}}"#;
