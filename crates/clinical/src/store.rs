@@ -901,9 +901,12 @@ impl Writer {
     /// minutes instead of seconds before autovacuum came by).
     async fn analyze(&mut self, tables: &[&str]) -> Result<()> {
         if self.backend == Backend::Postgres && !tables.is_empty() {
-            sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {}", tables.join(", "))))
-                .execute(self.conn.get().await?)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ANALYZE {}",
+                tables.join(", ")
+            )))
+            .execute(self.conn.get().await?)
+            .await?;
         }
         Ok(())
     }
@@ -1156,12 +1159,14 @@ impl Writer {
                     if rank == row.try_get::<Option<i64>, _>(3)? {
                         continue;
                     }
-                    sqlx::query("UPDATE conditions SET rank = $1, import_run_id = $2 WHERE id = $3")
-                        .bind(rank)
-                        .bind(self.run_id)
-                        .bind(row.try_get::<i64, _>(0)?)
-                        .execute(self.conn.get().await?)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE conditions SET rank = $1, import_run_id = $2 WHERE id = $3",
+                    )
+                    .bind(rank)
+                    .bind(self.run_id)
+                    .bind(row.try_get::<i64, _>(0)?)
+                    .execute(self.conn.get().await?)
+                    .await?;
                     self.stale.insert(row.try_get(2)?);
                     conditions += 1;
                 }

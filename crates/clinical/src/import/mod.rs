@@ -377,14 +377,8 @@ pub async fn drive(
         .await?,
         0,
     )?;
-    let mut writer = Writer::open(
-        tx,
-        db.backend,
-        &source,
-        run_id,
-        options.records_in_memory,
-    )
-    .await?;
+    let mut writer =
+        Writer::open(tx, db.backend, &source, run_id, options.records_in_memory).await?;
     let mut handled: u64 = 0;
     let mut problem_lines: HashSet<(String, u64)> = HashSet::new();
     for phase in 0..PHASES {

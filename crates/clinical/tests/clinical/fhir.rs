@@ -1290,12 +1290,7 @@ async fn an_import_beyond_its_memory_budget_loads_the_same_store() {
         // The indexes a first load defers were built when it let go, and only once.
         assert_eq!(schema(&t).await, migrated, "{}", t.name);
         let s = import(&t, std::slice::from_ref(&dir)).await.unwrap();
-        assert_eq!(
-            (s.total().created, s.total().updated),
-            (0, 0),
-            "{}",
-            t.name
-        );
+        assert_eq!((s.total().created, s.total().updated), (0, 0), "{}", t.name);
 
         // More conditions than the importer hands over at once, the last a second c-0 with
         // another code: it comes after c-0 has been let go of, and is refused all the same.
