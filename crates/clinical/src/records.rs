@@ -132,6 +132,17 @@ pub struct PractitionerRole {
     pub identifiers: Vec<Identifier>,
 }
 
+/// Whether a record leaves some of its fields to what the store holds. It says where a value
+/// comes from, not what it is: the writer fills those fields in from the store before it hashes
+/// the record, so it is no part of the content hash (and hashes stay those of records stored
+/// before it existed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeftToStore(pub bool);
+
+impl Hash for LeftToStore {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Encounter {
     pub patient: Ref,
@@ -149,8 +160,8 @@ pub struct Encounter {
     pub charges_cents: Option<i64>,
     /// The import holds no claim for this encounter (FHIR takes payer, cost, charges and often the
     /// DRG from Claims and ExplanationOfBenefits): those the record leaves empty keep their
-    /// stored values. The writer settles this before the record is hashed or written.
-    pub billing_kept: bool,
+    /// stored values.
+    pub billing_kept: LeftToStore,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -162,10 +173,10 @@ pub struct Condition {
     pub present_on_admission: Option<&'static str>,
     pub rank: Option<i64>,
     pub onset_at: Option<String>,
-    /// The encounter that ranks this condition is not in the import (FHIR ranks diagnoses in
-    /// Encounter.diagnosis): the stored rank is kept while the condition stays on the same
-    /// encounter. The writer settles this before the record is hashed or written.
-    pub rank_kept: bool,
+    /// The encounter that ranks this condition is not in the import or lists no diagnoses (FHIR
+    /// ranks diagnoses in Encounter.diagnosis): the stored rank is kept while the condition
+    /// stays on the same encounter.
+    pub rank_kept: LeftToStore,
 }
 
 /// What an import's claims say about an encounter it does not hold (one imported earlier):
@@ -466,6 +477,21 @@ mod tests {
             death_date: None,
         });
         assert_eq!(p.content_hash(), p.clone().content_hash());
+        // What a record leaves to the store is not content.
+        let c = |rank_kept| {
+            Record::Condition(Condition {
+                patient: Ref::Id(Kind::Patient, "p1".into()),
+                encounter: None,
+                code_system: "http://hl7.org/fhir/sid/icd-10-cm".into(),
+                code: "I50.9".into(),
+                present_on_admission: None,
+                rank: Some(1),
+                onset_at: None,
+                rank_kept: LeftToStore(rank_kept),
+            })
+        };
+        assert_eq!(c(true).content_hash(), c(false).content_hash());
+        assert_ne!(c(true), c(false));
         assert_ne!(key(Kind::Patient, "1"), key(Kind::Encounter, "1"));
     }
 }

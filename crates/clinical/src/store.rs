@@ -1059,39 +1059,35 @@ impl Writer {
     }
 
     /// The record with what it leaves to the store taken from the store: a condition's rank
-    /// (while it stays on the same encounter), an encounter's billing.
+    /// (while it stays on the same encounter), an encounter's billing. A record that leaves a
+    /// field to the store leaves it empty, so one the store holds nothing for is as it is.
     fn settle<'r>(&self, k: u128, record: &'r Record) -> Cow<'r, Record> {
-        match record {
-            Record::Condition(c) if c.rank_kept => {
-                let rank = match (self.stored.get(&k), &c.encounter) {
-                    (Some(Stored::Rank { encounter, rank }), Some(r))
-                        if self.row_id(r, "encounter").ok() == *encounter =>
-                    {
-                        Some(*rank)
-                    }
-                    _ => None,
-                };
+        match (record, self.stored.get(&k)) {
+            (Record::Condition(c), Some(Stored::Rank { encounter, rank }))
+                if c.rank_kept.0
+                    && c.encounter
+                        .as_ref()
+                        .is_some_and(|r| self.row_id(r, "encounter").ok() == *encounter) =>
+            {
                 Cow::Owned(Record::Condition(records::Condition {
-                    rank,
-                    rank_kept: false,
+                    rank: Some(*rank),
                     ..c.clone()
                 }))
             }
-            Record::Encounter(e) if e.billing_kept => {
-                let mut e = e.clone();
-                e.billing_kept = false;
-                if let Some(Stored::Billing {
+            (
+                Record::Encounter(e),
+                Some(Stored::Billing {
                     ms_drg,
                     payer,
                     cost_cents,
                     charges_cents,
-                }) = self.stored.get(&k)
-                {
-                    e.ms_drg = e.ms_drg.or_else(|| ms_drg.clone());
-                    e.payer = e.payer.or_else(|| payer.clone());
-                    e.cost_cents = e.cost_cents.or(*cost_cents);
-                    e.charges_cents = e.charges_cents.or(*charges_cents);
-                }
+                }),
+            ) if e.billing_kept.0 => {
+                let mut e = e.clone();
+                e.ms_drg = e.ms_drg.or_else(|| ms_drg.clone());
+                e.payer = e.payer.or_else(|| payer.clone());
+                e.cost_cents = e.cost_cents.or(*cost_cents);
+                e.charges_cents = e.charges_cents.or(*charges_cents);
                 Cow::Owned(Record::Encounter(e))
             }
             _ => Cow::Borrowed(record),

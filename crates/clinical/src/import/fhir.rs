@@ -7,7 +7,7 @@ use super::files::{self, Lines};
 use super::{Item, Read, Reader};
 use crate::codes;
 use crate::records::{
-    self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, Kind, Record, Ref, key,
+    self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, Kind, LeftToStore, Record, Ref, key,
 };
 use crate::store::Refused;
 use crate::{Error, Result};
@@ -1077,7 +1077,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     payer: billing.and_then(Billing::payer),
                     cost_cents: billing.and_then(Billing::cost),
                     charges_cents: billing.and_then(Billing::charges),
-                    billing_kept: billing.is_none(),
+                    billing_kept: LeftToStore(billing.is_none()),
                 })
             }
             Kind::Condition => {
@@ -1140,7 +1140,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     code,
                     present_on_admission,
                     rank,
-                    rank_kept,
+                    rank_kept: LeftToStore(rank_kept),
                     onset_at: match datetime_field(&r.onset_date_time, "onsetDateTime")? {
                         Some(t) => Some(t),
                         None => datetime_field(&r.recorded_date, "recordedDate")?,

@@ -9,7 +9,7 @@
 use super::template::Header;
 use super::{Item, Problem, Read, Reader};
 use crate::codes;
-use crate::records::{self, Kind, Record, Ref};
+use crate::records::{self, Kind, LeftToStore, Record, Ref};
 use crate::store::Refused;
 use crate::{Error, Result};
 use std::collections::{HashMap, VecDeque};
@@ -315,7 +315,7 @@ fn map_row(
                     payer: opt("payer").map(|p| payers.get(&p).cloned().unwrap_or(p)),
                     cost_cents: money("base_encounter_cost")?,
                     charges_cents: money("total_claim_cost")?,
-                    billing_kept: false,
+                    billing_kept: LeftToStore(false),
                 })
             }
             Table::Conditions | Table::Procedures => {
@@ -365,7 +365,7 @@ fn map_row(
                         present_on_admission: None,
                         rank: None,
                         onset_at: at,
-                        rank_kept: false,
+                        rank_kept: LeftToStore(false),
                     })
                 } else {
                     Record::Procedure(records::Procedure {

@@ -178,7 +178,7 @@ pub async fn load_value_sets(db: &Db, path: &Path, options: &Options) -> Result<
 // ---- Encounters, procedures and diagnoses --------------------------------------------------------
 
 use super::{Item, Read, Reader};
-use crate::records::{self, Identifier, Kind, Record, Ref};
+use crate::records::{self, Identifier, Kind, LeftToStore, Record, Ref};
 use crate::store::Refused;
 use std::collections::{HashMap, VecDeque};
 
@@ -460,7 +460,7 @@ impl TemplateReader {
                         payer: opt("payer"),
                         cost_cents: money("cost")?,
                         charges_cents: money("charges")?,
-                        billing_kept: false,
+                        billing_kept: LeftToStore(false),
                     }))
                 })();
                 out.push((Kind::Encounter, eid.clone(), encounter));
@@ -474,7 +474,7 @@ impl TemplateReader {
                             present_on_admission: Some("Y"),
                             rank: Some(1),
                             onset_at: None,
-                            rank_kept: false,
+                            rank_kept: LeftToStore(false),
                         })
                     });
                     out.push((Kind::Condition, format!("{eid}#principal"), principal));
@@ -559,7 +559,7 @@ impl TemplateReader {
                             present_on_admission: poa,
                             rank,
                             onset_at: at,
-                            rank_kept: false,
+                            rank_kept: LeftToStore(false),
                         })
                     };
                     Ok((record, content))
