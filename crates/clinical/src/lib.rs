@@ -11,6 +11,7 @@ pub mod import;
 pub mod job;
 pub mod outcomes;
 pub mod records;
+pub mod spill;
 pub mod store;
 pub mod value_sets;
 pub mod web;

@@ -192,13 +192,13 @@ pub struct BillingAmendment {
 }
 
 /// The ranks an import's encounters give their diagnoses (FHIR's Encounter.diagnosis).
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct DiagnosisRanks {
     /// Rank by condition key.
-    pub ranks: KeyMap<i64>,
-    /// The encounters that list diagnoses (keys): a condition of theirs that is not in `ranks`
-    /// has no rank.
-    pub encounters: KeySet,
+    pub ranks: crate::spill::KeyTable,
+    /// The encounters read (keys): 1 for one that lists diagnoses (a condition of its that is
+    /// not in `ranks` has no rank), 0 for one that does not.
+    pub encounters: crate::spill::KeyTable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -1118,11 +1118,12 @@ impl Writer {
                 .map(|k| k.id)
                 .collect();
             // An encounter that lists no diagnoses says nothing about their ranks.
-            let encounters: Vec<i64> = std::mem::take(&mut self.encounters)
-                .into_iter()
-                .filter(|(_, k)| ranks.encounters.contains(k))
-                .map(|(id, _)| id)
-                .collect();
+            let mut encounters = Vec::new();
+            for (id, k) in std::mem::take(&mut self.encounters) {
+                if ranks.encounters.get(k).map_err(spill_failed)? == Some(1) {
+                    encounters.push(id);
+                }
+            }
             // The stored conditions of the import's encounters that it does not hold (by row
             // id: most are in it, and their source ids need not be read), then those.
             let mut others = Vec::new();
@@ -1151,7 +1152,11 @@ impl Writer {
                     .await?
                 {
                     let source_id: String = row.try_get(1)?;
-                    let rank = ranks.ranks.get(&key(Kind::Condition, &source_id)).copied();
+                    let rank = ranks
+                        .ranks
+                        .get(key(Kind::Condition, &source_id))
+                        .map_err(spill_failed)?
+                        .map(|rank| rank as i64);
                     if rank == row.try_get::<Option<i64>, _>(3)? {
                         continue;
                     }
@@ -1794,6 +1799,11 @@ impl Writer {
         self.restore_cache().await?;
         Ok((self.conn.into_tx().await?, recomputed))
     }
+}
+
+/// See `crate::spill`.
+fn spill_failed(e: std::io::Error) -> Error {
+    Error::Invalid(crate::spill::failure(&e))
 }
 
 impl From<Refused> for Error {

@@ -9,6 +9,7 @@ use crate::codes;
 use crate::records::{
     self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, Kind, LeftToStore, Record, Ref, key,
 };
+use crate::spill::KeyTable;
 use crate::store::Refused;
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -558,6 +559,12 @@ fn required_name(name: &Option<String>) -> Result<&str, Refused> {
         .ok_or_else(|| refuse("name", "is required"))
 }
 
+/// A failure of the temporary file an import keeps what it remembers in past its memory budget
+/// (see `spill`): the import is refused, naming it.
+fn spill_failed(e: std::io::Error) -> Refused {
+    refuse("(import)", crate::spill::failure(&e))
+}
+
 fn refuse(field: &str, reason: impl Into<String>) -> Refused {
     Refused {
         field: field.to_string(),
@@ -648,10 +655,11 @@ fn parse_reference(
 
 struct Ctx<'a> {
     urls: Option<&'a FullUrls>,
-    /// The encounters read so far (every one, once the Encounter phase is over), and whether
-    /// each lists diagnoses.
-    encounters: &'a KeyMap<bool>,
-    ranks: &'a KeyMap<i64>,
+    /// The encounters read so far (every one, once the Encounter phase is over): 1 for one that
+    /// lists diagnoses, 0 for one that does not.
+    encounters: &'a KeyTable,
+    /// The ranks the encounters read give their diagnoses, by condition key.
+    ranks: &'a KeyTable,
     billing: &'a KeyMap<Billing>,
 }
 
@@ -1123,13 +1131,19 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 // none, leaves the rank as stored (an incremental export sends changed
                 // Conditions without their Encounter; many exporters list no diagnoses).
                 let encounter = ctx.reference(&r.encounter, "encounter")?;
-                let rank = ctx.ranks.get(&key(Kind::Condition, &id)).copied();
+                let rank = ctx
+                    .ranks
+                    .get(key(Kind::Condition, &id))
+                    .map_err(spill_failed)?
+                    .map(|rank| rank as i64);
                 let rank_kept = rank.is_none()
                     && match &encounter {
-                        Some(Ref::Id(Kind::Encounter, e)) => ctx
-                            .encounters
-                            .get(&key(Kind::Encounter, e))
-                            .is_none_or(|ranks| !ranks),
+                        Some(Ref::Id(Kind::Encounter, e)) => {
+                            ctx.encounters
+                                .get(key(Kind::Encounter, e))
+                                .map_err(spill_failed)?
+                                != Some(1)
+                        }
                         Some(_) => true,
                         None => false,
                     };
@@ -1285,15 +1299,23 @@ pub struct FhirReader {
     phase: usize,
     next_file: usize,
     current: Current,
-    ranks: KeyMap<i64>,
-    /// The encounters read (keys), and whether each lists diagnoses.
-    encounters: KeyMap<bool>,
+    /// See `Ctx`.
+    ranks: KeyTable,
+    encounters: KeyTable,
     billing: BillingBook,
     skipped: BTreeMap<String, u64>,
 }
 
 impl FhirReader {
     /// Files and directories (their `.ndjson`, `.json`, and gzip versions, by name).
+    /// Keeps what it remembers of every encounter and ranked diagnosis (see `Ctx`) within
+    /// `records` entries of memory each, and the rest in a temporary file.
+    pub fn keep_in_memory(mut self, records: usize) -> FhirReader {
+        self.ranks = KeyTable::new(records);
+        self.encounters = KeyTable::new(records);
+        self
+    }
+
     pub fn new(paths: &[PathBuf]) -> Result<FhirReader> {
         let paths = super::expand(paths, |name| format_of(name).is_some())?;
         if paths.is_empty() {
@@ -1314,8 +1336,8 @@ impl FhirReader {
             phase: 0,
             next_file: 0,
             current: Current::Idle,
-            ranks: KeyMap::default(),
-            encounters: KeyMap::default(),
+            ranks: KeyTable::default(),
+            encounters: KeyTable::default(),
             billing: BillingBook::default(),
             skipped: BTreeMap::new(),
         })
@@ -1356,10 +1378,22 @@ impl FhirReader {
     }
 
     fn item(&mut self, file: usize, line: u64, kind: Kind, mapped: Mapped) -> Read {
-        self.ranks.extend(mapped.ranks);
+        let mut remembered = Ok(());
+        for (condition, rank) in mapped.ranks {
+            remembered = remembered.and_then(|()| self.ranks.insert(condition, rank as u64));
+        }
         if kind == Kind::Encounter {
-            self.encounters
-                .insert(key(kind, &mapped.id), mapped.ranks_diagnoses);
+            remembered = remembered.and_then(|()| {
+                self.encounters
+                    .insert(key(kind, &mapped.id), u64::from(mapped.ranks_diagnoses))
+            });
+        }
+        if let Err(e) = remembered {
+            let refusal = spill_failed(e);
+            return Read::Problem(
+                Some(kind),
+                self.problem(file, line, &refusal.field, refusal.reason),
+            );
         }
         Read::Item(Item {
             file,
@@ -1713,32 +1747,30 @@ impl Reader for FhirReader {
     fn diagnosis_ranks(&mut self) -> Option<DiagnosisRanks> {
         Some(DiagnosisRanks {
             ranks: std::mem::take(&mut self.ranks),
-            encounters: self
-                .encounters
-                .iter()
-                .filter(|(_, ranks)| **ranks)
-                .map(|(k, _)| *k)
-                .collect(),
+            encounters: std::mem::take(&mut self.encounters),
         })
     }
 
-    fn billing_of_other_encounters(&mut self) -> Vec<BillingAmendment> {
+    fn billing_of_other_encounters(&mut self) -> Result<Vec<BillingAmendment>> {
         let ids = std::mem::take(&mut self.billing.encounter_ids);
-        let mut out: Vec<BillingAmendment> = std::mem::take(&mut self.billing.by_encounter)
-            .into_iter()
-            .filter(|(k, _)| !self.encounters.contains_key(k))
-            .filter_map(|(k, b)| {
-                Some(BillingAmendment {
-                    encounter: ids.get(&k)?.clone(),
+        let mut out = Vec::new();
+        for (k, b) in std::mem::take(&mut self.billing.by_encounter) {
+            let read = self
+                .encounters
+                .get(k)
+                .map_err(|e| Error::Invalid(crate::spill::failure(&e)))?;
+            if let (None, Some(id)) = (read, ids.get(&k)) {
+                out.push(BillingAmendment {
+                    encounter: id.clone(),
                     ms_drg: b.drg.clone(),
                     payer: b.payer(),
                     cost_cents: b.cost(),
                     charges_cents: b.charges(),
-                })
-            })
-            .collect();
+                });
+            }
+        }
         out.sort_by(|a, b| a.encounter.cmp(&b.encounter));
-        out
+        Ok(out)
     }
 
     fn start(&mut self, phase: usize) -> Result<()> {
@@ -1827,8 +1859,8 @@ impl Reader for FhirReader {
 /// Parses NDJSON text as the FHIR reader does, line by line, without a database: every line
 /// yields a record or a problem, and nothing panics. For tests and the parse-only benchmark.
 pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, Refused>> {
-    let ranks = KeyMap::default();
-    let encounters = KeyMap::default();
+    let ranks = KeyTable::default();
+    let encounters = KeyTable::default();
     let billing = KeyMap::default();
     let mut out = Vec::new();
     for line in text.split(|b| *b == b'\n') {

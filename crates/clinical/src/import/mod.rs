@@ -251,8 +251,8 @@ pub trait Reader: Send {
         None
     }
     /// What the import's claims say about encounters it does not hold. Called once, at the end.
-    fn billing_of_other_encounters(&mut self) -> Vec<BillingAmendment> {
-        Vec::new()
+    fn billing_of_other_encounters(&mut self) -> Result<Vec<BillingAmendment>> {
+        Ok(Vec::new())
     }
 }
 
@@ -520,7 +520,7 @@ pub async fn drive(
     let (conditions, encounters) = writer
         .amend(
             reader.diagnosis_ranks().as_ref(),
-            &reader.billing_of_other_encounters(),
+            &reader.billing_of_other_encounters()?,
         )
         .await?;
     for (kind, amended) in [(Kind::Condition, conditions), (Kind::Encounter, encounters)] {
@@ -677,6 +677,6 @@ pub fn expand(paths: &[PathBuf], accept: impl Fn(&str) -> bool) -> Result<Vec<Pa
 /// Imports FHIR R4 files and directories (NDJSON and Bundles, plain or gzip): the library entry
 /// point behind `rounds import fhir` and the import job.
 pub async fn run(db: &Db, sources: &[PathBuf], options: &mut Options) -> Result<Summary> {
-    let reader = fhir::FhirReader::new(sources)?;
+    let reader = fhir::FhirReader::new(sources)?.keep_in_memory(options.records_in_memory);
     drive(db, Box::new(reader), "fhir", options).await
 }
