@@ -1307,7 +1307,6 @@ pub struct FhirReader {
 }
 
 impl FhirReader {
-    /// Files and directories (their `.ndjson`, `.json`, and gzip versions, by name).
     /// Keeps what it remembers of every encounter and ranked diagnosis (see `Ctx`) within
     /// `records` entries of memory each, and the rest in a temporary file.
     pub fn keep_in_memory(mut self, records: usize) -> FhirReader {
@@ -1316,6 +1315,7 @@ impl FhirReader {
         self
     }
 
+    /// Files and directories (their `.ndjson`, `.json`, and gzip versions, by name).
     pub fn new(paths: &[PathBuf]) -> Result<FhirReader> {
         let paths = super::expand(paths, |name| format_of(name).is_some())?;
         if paths.is_empty() {
