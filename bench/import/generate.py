@@ -4,6 +4,9 @@ docs/clinical/fhir-mapping.md describes, for the import benchmark when the synth
 system (`rounds demo`) is not at hand. Deterministic for a given --patients and --seed.
 
     python3 bench/import/generate.py --patients 100000 --out /tmp/fhir-bench
+
+--claims adds a Claim and an ExplanationOfBenefit per encounter, Synthea's way (the EOB names
+its Claim; the Claim names the encounter), without changing the other files.
 """
 import argparse, json, os, random
 
@@ -38,11 +41,15 @@ def main():
     ap.add_argument("--patients", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--claims", action="store_true")
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    billing = random.Random(a.seed + 1)
+    payers = ["Medicare", "Medicaid", "Blue Cross", "Aetna", "Cigna", "UnitedHealthcare"]
     os.makedirs(a.out, exist_ok=True)
     files = {t: open(os.path.join(a.out, f"{t}.ndjson"), "w") for t in
-             ["Organization", "Location", "Practitioner", "Patient", "Encounter", "Condition", "Procedure"]}
+             ["Organization", "Location", "Practitioner", "Patient", "Encounter", "Condition", "Procedure"]
+             + (["Claim", "ExplanationOfBenefit"] if a.claims else [])}
 
     def w(t, r):
         files[t].write(json.dumps(r, separators=(",", ":")) + "\n")
@@ -97,6 +104,22 @@ def main():
             if cls == "IMP":
                 enc["type"] = [{"coding": [{"system": DRG, "code": rng.choice(DRGS)}]}]
             w("Encounter", enc)
+            if a.claims:
+                payer = billing.choice(payers)
+                charges = billing.randint(500, 90000)
+                w("Claim", {"resourceType": "Claim", "id": f"cl-{eid}", "status": "active", "use": "claim",
+                            "patient": {"reference": f"Patient/{pid}"},
+                            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": payer}}],
+                            "item": [{"sequence": 1, "encounter": [{"reference": f"Encounter/{eid}"}]}],
+                            "total": {"value": charges, "currency": "USD"}})
+                eob = {"resourceType": "ExplanationOfBenefit", "id": f"eob-{eid}", "status": "active",
+                       "claim": {"reference": f"Claim/cl-{eid}"}, "insurer": {"display": payer},
+                       "payment": {"amount": {"value": round(charges * billing.uniform(0.3, 0.9), 2), "currency": "USD"}},
+                       "total": [{"category": {"coding": [{"code": "submitted"}]}, "amount": {"value": charges, "currency": "USD"}}]}
+                if cls == "IMP":
+                    eob["supportingInfo"] = [{"sequence": 1, "category": {"coding": [{"system": "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfoType", "code": "drg"}]},
+                                              "code": {"coding": [{"system": DRG, "code": billing.choice(DRGS)}]}}]
+                w("ExplanationOfBenefit", eob)
             for k, cid in enumerate(cids):
                 w("Condition", {"resourceType": "Condition", "id": cid, "subject": {"reference": f"Patient/{pid}"},
                                 "encounter": {"reference": f"Encounter/{eid}"}, "code": {"coding": [{"system": ICD, "code": rng.choice(DX)}]},

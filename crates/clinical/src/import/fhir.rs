@@ -4,7 +4,7 @@
 //! resource is dropped. The mapping conventions are in docs/clinical/fhir-mapping.md.
 
 use super::files::{self, Lines};
-use super::{Item, Read, Reader};
+use super::{Amendments, Item, Read, Reader};
 use crate::codes;
 use crate::records::{
     self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, Kind, LeftToStore, Record, Ref, key,
@@ -1744,23 +1744,17 @@ impl Reader for FhirReader {
         self.billing.read
     }
 
-    fn diagnosis_ranks(&mut self) -> Option<DiagnosisRanks> {
-        Some(DiagnosisRanks {
-            ranks: std::mem::take(&mut self.ranks),
-            encounters: std::mem::take(&mut self.encounters),
-        })
-    }
-
-    fn billing_of_other_encounters(&mut self) -> Result<Vec<BillingAmendment>> {
+    fn amendments(&mut self) -> Result<Amendments> {
+        // Billing first: which encounters were read decides it, and the ranks take that along.
         let ids = std::mem::take(&mut self.billing.encounter_ids);
-        let mut out = Vec::new();
+        let mut billing = Vec::new();
         for (k, b) in std::mem::take(&mut self.billing.by_encounter) {
             let read = self
                 .encounters
                 .get(k)
                 .map_err(|e| Error::Invalid(crate::spill::failure(&e)))?;
             if let (None, Some(id)) = (read, ids.get(&k)) {
-                out.push(BillingAmendment {
+                billing.push(BillingAmendment {
                     encounter: id.clone(),
                     ms_drg: b.drg.clone(),
                     payer: b.payer(),
@@ -1769,8 +1763,14 @@ impl Reader for FhirReader {
                 });
             }
         }
-        out.sort_by(|a, b| a.encounter.cmp(&b.encounter));
-        Ok(out)
+        billing.sort_by(|a, b| a.encounter.cmp(&b.encounter));
+        Ok(Amendments {
+            ranks: Some(DiagnosisRanks {
+                ranks: std::mem::take(&mut self.ranks),
+                encounters: std::mem::take(&mut self.encounters),
+            }),
+            billing,
+        })
     }
 
     fn start(&mut self, phase: usize) -> Result<()> {

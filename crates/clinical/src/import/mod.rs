@@ -244,16 +244,22 @@ pub trait Reader: Send {
     fn billing_read(&self) -> u64 {
         0
     }
+    /// What the import says about stored records it does not hold, once every record has been
+    /// read. Called once, at the end.
+    fn amendments(&mut self) -> Result<Amendments> {
+        Ok(Amendments::default())
+    }
+}
+
+/// What an import says about stored records it does not hold (see `Writer::amend`).
+#[derive(Default)]
+pub struct Amendments {
     /// The ranks the import's encounters give their diagnoses, where a source ranks diagnoses
     /// on the encounter (FHIR's Encounter.diagnosis): they also apply to the stored conditions
-    /// of those encounters that are not in the import. Called once, at the end.
-    fn diagnosis_ranks(&mut self) -> Option<DiagnosisRanks> {
-        None
-    }
-    /// What the import's claims say about encounters it does not hold. Called once, at the end.
-    fn billing_of_other_encounters(&mut self) -> Result<Vec<BillingAmendment>> {
-        Ok(Vec::new())
-    }
+    /// of those encounters that are not in the import.
+    pub ranks: Option<DiagnosisRanks>,
+    /// What the import's claims say about encounters it does not hold.
+    pub billing: Vec<BillingAmendment>,
 }
 
 /// What the reading thread hands the writer.
@@ -517,11 +523,9 @@ pub async fn drive(
             problems,
         });
     }
+    let amendments = reader.amendments()?;
     let (conditions, encounters) = writer
-        .amend(
-            reader.diagnosis_ranks().as_ref(),
-            &reader.billing_of_other_encounters()?,
-        )
+        .amend(amendments.ranks.as_ref(), &amendments.billing)
         .await?;
     for (kind, amended) in [(Kind::Condition, conditions), (Kind::Encounter, encounters)] {
         if amended > 0 {

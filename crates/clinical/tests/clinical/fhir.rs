@@ -1121,9 +1121,24 @@ async fn an_incremental_export_changes_only_what_it_says() {
         for name in ["Claim.ndjson", "ExplanationOfBenefit.ndjson"] {
             std::fs::copy(fixtures().join("billing").join(name), full.join(name)).unwrap();
         }
-        import(&t, std::slice::from_ref(&full))
+        // An EOB that groups e1 into another DRG than the Encounter states: in the same import
+        // the Encounter's own DRG stands, and nothing is amended.
+        append(
+            &full.join("ExplanationOfBenefit.ndjson"),
+            &[
+                r#"{"resourceType":"ExplanationOfBenefit","id":"eob-1b","item":[{"encounter":[{"reference":"Encounter/e1"}]}],"supportingInfo":[{"category":{"coding":[{"code":"drg"}]},"code":{"coding":[{"code":"292"}]}}]}"#,
+            ],
+        );
+        let s = import(&t, std::slice::from_ref(&full))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Encounter"), tc(5, 5, 0, 0, 0), "{}", t.name);
+        assert_eq!(
+            billing(&t, "e1").await.3.as_deref(),
+            Some("291"),
+            "{}",
+            t.name
+        );
         let ranked = ranks(&t).await;
         let some = |s: &str| Some(s.to_string());
         assert_eq!(
