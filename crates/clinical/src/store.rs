@@ -777,7 +777,7 @@ impl Writer {
         if self.looked_up.is_empty() {
             return Ok(());
         }
-        self.analyse_growing().await?;
+        self.analyze_growing().await?;
         let mut wanted: HashMap<Kind, HashSet<&str>> = HashMap::new();
         let mut want = |kind: Kind, id: &'r str| {
             if self.looked_up.contains(&kind) && !self.known.contains_key(&key(kind, id)) {
@@ -875,7 +875,7 @@ impl Writer {
     /// statistics of a table a fraction of its size, look-ups scan the whole table (seconds
     /// each) instead of using its index. Autovacuum cannot help: it does not see the rows of a
     /// transaction still running.
-    async fn analyse_growing(&mut self) -> Result<()> {
+    async fn analyze_growing(&mut self) -> Result<()> {
         if self.backend != Backend::Postgres {
             return Ok(());
         }
@@ -1127,11 +1127,8 @@ impl Writer {
             // The stored conditions of the import's encounters that it does not hold (by row
             // id: most are in it, and their source ids need not be read), then those.
             let mut others = Vec::new();
-            for part in encounters.chunks(LOOK_UP_IDS) {
-                let sql = format!(
-                    "SELECT id, source_system FROM conditions WHERE encounter_id {}",
-                    self.any_of(part)
-                );
+            let select = "SELECT id, source_system FROM conditions";
+            for sql in self.where_in(select, "encounter_id", &encounters) {
                 for row in sqlx::query(sqlx::AssertSqlSafe(sql))
                     .fetch_all(self.conn.get().await?)
                     .await?
@@ -1142,11 +1139,8 @@ impl Writer {
                     }
                 }
             }
-            for part in others.chunks(LOOK_UP_IDS) {
-                let sql = format!(
-                    "SELECT id, source_id, patient_id, rank FROM conditions WHERE id {}",
-                    self.any_of(part)
-                );
+            let select = "SELECT id, source_id, patient_id, rank FROM conditions";
+            for sql in self.where_in(select, "id", &others) {
                 for row in sqlx::query(sqlx::AssertSqlSafe(sql))
                     .fetch_all(self.conn.get().await?)
                     .await?
@@ -1199,14 +1193,22 @@ impl Writer {
         Ok((conditions, encounters))
     }
 
-    /// `IN (…)` (SQLite) or `= ANY(…)` (PostgreSQL) of row ids, written into the statement (they
-    /// are numbers).
-    fn any_of(&self, ids: &[i64]) -> String {
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        match self.backend {
-            Backend::Sqlite => format!("IN ({})", list.join(", ")),
-            Backend::Postgres => format!("= ANY('{{{}}}'::BIGINT[])", list.join(",")),
-        }
+    /// `select` limited to the rows whose `column` is one of the row ids `ids`, as statements of
+    /// `LOOK_UP_IDS` ids each (the ids are numbers, written into them: `IN (…)` on SQLite,
+    /// `= ANY(…)` on PostgreSQL).
+    fn where_in(&self, select: &str, column: &str, ids: &[i64]) -> Vec<String> {
+        ids.chunks(LOOK_UP_IDS)
+            .map(|part| {
+                let list: Vec<String> = part.iter().map(i64::to_string).collect();
+                match self.backend {
+                    Backend::Sqlite => format!("{select} WHERE {column} IN ({})", list.join(", ")),
+                    Backend::Postgres => format!(
+                        "{select} WHERE {column} = ANY('{{{}}}'::BIGINT[])",
+                        list.join(",")
+                    ),
+                }
+            })
+            .collect()
     }
 
     fn count(&mut self, kind: Kind, written: Written) {

@@ -14,15 +14,22 @@ fn fixtures() -> PathBuf {
 }
 
 /// A fresh folder holding a copy of the NDJSON fixtures.
-fn scratch() -> PathBuf {
+/// An empty directory of its own, named after what it is for.
+fn empty_dir(label: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "rounds-clinical-{}-{}",
+        "rounds-clinical-{}-{label}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A directory with a copy of the NDJSON fixtures.
+fn scratch() -> PathBuf {
+    let dir = empty_dir("ndjson");
     for entry in std::fs::read_dir(fixtures().join("ndjson")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
@@ -1029,13 +1036,7 @@ async fn a_later_import_finds_what_it_refers_to_in_the_store() {
         import(&t, &[scratch()])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
-        let later = std::env::temp_dir().join(format!(
-            "rounds-clinical-later-{}-{}",
-            std::process::id(),
-            t.name
-        ));
-        let _ = std::fs::remove_dir_all(&later);
-        std::fs::create_dir_all(&later).unwrap();
+        let later = empty_dir(&format!("{}-later", t.name));
         // Encounters and conditions without their patients (the encounters come too: they
         // give the conditions their ranks).
         for file in ["Encounter.ndjson", "Condition.ndjson"] {
@@ -1155,7 +1156,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
         assert_eq!(billed.0, some("Medicare Part A"), "{}", t.name);
 
         let only = |name: &str, lines: &[&str]| {
-            let dir = scratch_empty(name, t.name);
+            let dir = empty_dir(&format!("{}-{name}", t.name));
             std::fs::write(dir.join(name), lines.join("\n") + "\n").unwrap();
             dir
         };
@@ -1271,19 +1272,6 @@ async fn an_incremental_export_changes_only_what_it_says() {
     }
 }
 
-/// An empty directory of its own for one file of a test.
-fn scratch_empty(name: &str, backend: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "rounds-clinical-only-{}-{backend}-{name}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// An import larger than the records it may keep in memory lets go of them as it goes and finds
 /// them in the store instead: the store it leaves is the one an import within its budget leaves,
 /// and a record sent twice with different content is still refused after it was let go of.
@@ -1316,7 +1304,7 @@ async fn an_import_beyond_its_memory_budget_loads_the_same_store() {
         };
         let mut lines: Vec<String> = (0..3_000).map(|i| condition(i, "E11.9")).collect();
         lines.push(condition(0, "E10.9"));
-        let many = scratch_empty("Condition.ndjson", t.name);
+        let many = empty_dir(&format!("{}-many", t.name));
         std::fs::write(many.join("Condition.ndjson"), lines.join("\n") + "\n").unwrap();
         let (_, problems) = refused(
             import::run(&t.db, std::slice::from_ref(&many), &mut options).await,
