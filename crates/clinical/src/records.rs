@@ -191,6 +191,30 @@ pub struct BillingAmendment {
     pub charges_cents: Option<i64>,
 }
 
+impl BillingAmendment {
+    /// As an import keeps it until the end (`spill::Queue`).
+    pub fn encode(&self) -> crate::spill::Encoder {
+        let mut e = crate::spill::Encoder::default();
+        e.text(Some(&self.encounter))
+            .text(self.ms_drg.as_deref())
+            .text(self.payer.as_deref())
+            .number(self.cost_cents)
+            .number(self.charges_cents);
+        e
+    }
+
+    pub fn decode(bytes: &[u8]) -> std::io::Result<BillingAmendment> {
+        let mut d = crate::spill::Decoder::new(bytes);
+        Ok(BillingAmendment {
+            encounter: d.text()?.unwrap_or_default(),
+            ms_drg: d.text()?,
+            payer: d.text()?,
+            cost_cents: d.number()?,
+            charges_cents: d.number()?,
+        })
+    }
+}
+
 /// The ranks an import's encounters give their diagnoses (FHIR's Encounter.diagnosis).
 #[derive(Default)]
 pub struct DiagnosisRanks {

@@ -1102,7 +1102,7 @@ impl Writer {
     pub async fn amend(
         &mut self,
         ranks: Option<&DiagnosisRanks>,
-        billing: &[BillingAmendment],
+        billing: &crate::spill::Queue,
     ) -> Result<(u64, u64)> {
         self.flush().await?;
         let mut conditions = 0;
@@ -1168,7 +1168,9 @@ impl Writer {
             }
         }
         let mut encounters = 0;
-        for b in billing {
+        let mut records = billing.records();
+        while let Some(bytes) = records.next_record().map_err(spill_failed)? {
+            let b = BillingAmendment::decode(bytes).map_err(spill_failed)?;
             let changed = sqlx::query(
                 "UPDATE encounters SET ms_drg = COALESCE($1, ms_drg), payer = COALESCE($2, payer), \
                  cost_cents = COALESCE($3, cost_cents), charges_cents = COALESCE($4, charges_cents), \
@@ -1179,13 +1181,13 @@ impl Writer {
                  AND COALESCE($3, cost_cents) IS NOT DISTINCT FROM cost_cents \
                  AND COALESCE($4, charges_cents) IS NOT DISTINCT FROM charges_cents)",
             )
-            .bind(b.ms_drg.clone())
-            .bind(b.payer.clone())
+            .bind(b.ms_drg)
+            .bind(b.payer)
             .bind(b.cost_cents)
             .bind(b.charges_cents)
             .bind(self.run_id)
             .bind(self.source.clone())
-            .bind(b.encounter.clone())
+            .bind(b.encounter)
             .execute(self.conn.get().await?)
             .await?;
             encounters += changed.rows_affected();

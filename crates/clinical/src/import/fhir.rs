@@ -7,15 +7,16 @@ use super::files::{self, Lines};
 use super::{Amendments, Item, Read, Reader};
 use crate::codes;
 use crate::records::{
-    self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, Kind, LeftToStore, Record, Ref, key,
+    self, BillingAmendment, DiagnosisRanks, Identifier, Kind, LeftToStore, Record, Ref, key,
 };
-use crate::spill::KeyTable;
+use crate::spill::{Decoder, Encoder, KeyLog, KeyTable, Queue};
 use crate::store::Refused;
 use crate::{Error, Result};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
 use std::path::PathBuf;
 
 // ---- The fields read -------------------------------------------------------------------------
@@ -305,6 +306,35 @@ pub struct Billing {
 }
 
 impl Billing {
+    /// As kept in the `BillingBook`, after the encounter's source id.
+    fn encode(&self, encounter: &str) -> Encoder {
+        let mut e = Encoder::default();
+        e.text(Some(encounter))
+            .text(self.claim_payer.as_deref())
+            .text(self.eob_payer.as_deref())
+            .number(self.claim_charges)
+            .number(self.eob_charges)
+            .number(self.paid)
+            .text(self.drg.as_deref());
+        e
+    }
+
+    fn decode(bytes: &[u8]) -> io::Result<(String, Billing)> {
+        let mut d = Decoder::new(bytes);
+        let encounter = d.text()?.unwrap_or_default();
+        Ok((
+            encounter,
+            Billing {
+                claim_payer: d.text()?,
+                eob_payer: d.text()?,
+                claim_charges: d.number()?,
+                eob_charges: d.number()?,
+                paid: d.number()?,
+                drg: d.text()?,
+            },
+        ))
+    }
+
     pub fn payer(&self) -> Option<String> {
         self.eob_payer.clone().or_else(|| self.claim_payer.clone())
     }
@@ -343,6 +373,32 @@ struct BillingItem {
     charges: Option<i64>,
     paid: Option<i64>,
     drg: Option<String>,
+}
+
+impl BillingItem {
+    /// An EOB that names only its Claim, as it waits in the `BillingBook`.
+    fn waiting(&self, claim: u128) -> Encoder {
+        let mut e = Encoder::default();
+        e.key(claim)
+            .text(self.payer.as_deref())
+            .number(self.charges)
+            .number(self.paid)
+            .text(self.drg.as_deref());
+        e
+    }
+
+    fn waited(bytes: &[u8]) -> io::Result<BillingItem> {
+        let mut d = Decoder::new(bytes);
+        Ok(BillingItem {
+            eob: true,
+            claim: Some(d.key()?),
+            payer: d.text()?,
+            charges: d.number()?,
+            paid: d.number()?,
+            drg: d.text()?,
+            ..BillingItem::default()
+        })
+    }
 }
 
 fn nonblank(s: &Option<String>) -> Option<String> {
@@ -480,36 +536,58 @@ fn claim_key(id: &str) -> u128 {
 }
 
 /// Claims and explanations of benefit gathered while scanning, applied to encounters once every
-/// file has been seen (an EOB may name its Claim before the Claim is read).
-#[derive(Default)]
+/// file has been seen (an EOB may name its Claim before the Claim is read). Kept within the
+/// import's memory budget (`spill`): an export bills most of its encounters.
 struct BillingBook {
+    /// The memory budget, in records (see `spill`).
+    records: usize,
     read: u64,
-    by_encounter: KeyMap<Billing>,
-    /// The source ids of the encounters in `by_encounter`.
-    encounter_ids: KeyMap<String>,
-    claim_encounters: KeyMap<Vec<(u128, String)>>,
+    /// By encounter key: the encounter's source id and its `Billing`.
+    by_encounter: KeyLog,
+    /// By claim key: the encounters the Claim bills (key and source id).
+    claim_encounters: KeyLog,
     /// EOBs that name their encounter only through their Claim.
-    by_claim: Vec<BillingItem>,
+    waiting: Queue,
 }
 
 impl BillingBook {
-    fn add(&mut self, item: BillingItem) {
-        self.read += 1;
-        if !item.eob && !item.id.is_empty() {
-            self.claim_encounters
-                .insert(claim_key(&item.id), item.encounters.clone());
+    fn new(records: usize) -> BillingBook {
+        BillingBook {
+            records,
+            read: 0,
+            by_encounter: KeyLog::new(records),
+            claim_encounters: KeyLog::new(records),
+            waiting: Queue::new(records),
         }
-        if item.eob && item.encounters.is_empty() {
-            self.by_claim.push(item);
-            return;
-        }
-        self.apply(&item.encounters.clone(), &item);
     }
 
-    fn apply(&mut self, encounters: &[(u128, String)], item: &BillingItem) {
+    fn add(&mut self, item: BillingItem) -> io::Result<()> {
+        self.read += 1;
+        if !item.eob && !item.id.is_empty() {
+            let mut e = Encoder::default();
+            e.count(item.encounters.len());
+            for (k, id) in &item.encounters {
+                e.key(*k).text(Some(id));
+            }
+            self.claim_encounters
+                .insert(claim_key(&item.id), e.bytes())?;
+        }
+        if item.eob && item.encounters.is_empty() {
+            // Until its Claim is read; one that names neither names no encounter.
+            return match item.claim {
+                Some(claim) => self.waiting.push(item.waiting(claim).bytes()),
+                None => Ok(()),
+            };
+        }
+        self.apply(&item.encounters, &item)
+    }
+
+    fn apply(&mut self, encounters: &[(u128, String)], item: &BillingItem) -> io::Result<()> {
         for (k, id) in encounters {
-            self.encounter_ids.entry(*k).or_insert_with(|| id.clone());
-            let b = self.by_encounter.entry(*k).or_default();
+            let (id, mut b) = match self.get(*k)? {
+                Some(found) => found,
+                None => (id.clone(), Billing::default()),
+            };
             if item.eob {
                 if b.eob_payer.is_none() {
                     b.eob_payer = item.payer.clone();
@@ -525,20 +603,62 @@ impl BillingBook {
                 }
                 add(&mut b.claim_charges, item.charges);
             }
+            self.by_encounter.insert(*k, b.encode(&id).bytes())?;
         }
+        Ok(())
+    }
+
+    /// What the claims say about an encounter, with its source id.
+    fn get(&self, encounter: u128) -> io::Result<Option<(String, Billing)>> {
+        self.by_encounter
+            .get(encounter)?
+            .map(|bytes| Billing::decode(&bytes))
+            .transpose()
+    }
+
+    /// What the claims say about the encounters that were not read (`BillingAmendment`s, as
+    /// bytes), in the order the claims were read.
+    fn amendments(&self, read: &KeyTable) -> io::Result<Queue> {
+        let mut out = Queue::new(self.records);
+        self.by_encounter.for_each(|k, bytes| {
+            if read.get(k)?.is_some() {
+                return Ok(());
+            }
+            let (encounter, b) = Billing::decode(bytes)?;
+            let amendment = BillingAmendment {
+                encounter,
+                ms_drg: b.drg.clone(),
+                payer: b.payer(),
+                cost_cents: b.cost(),
+                charges_cents: b.charges(),
+            };
+            out.push(amendment.encode().bytes())
+        })?;
+        Ok(out)
     }
 
     /// Resolves EOBs through their Claims (an EOB whose Claim is in no file names no encounter
     /// and is dropped).
-    fn settle(&mut self) {
-        for item in std::mem::take(&mut self.by_claim) {
-            let encounters = item
-                .claim
-                .and_then(|c| self.claim_encounters.get(&c).cloned())
-                .unwrap_or_default();
-            self.apply(&encounters, &item);
-        }
-        self.claim_encounters = KeyMap::default();
+    fn settle(&mut self) -> io::Result<()> {
+        let waiting = std::mem::take(&mut self.waiting);
+        waiting.for_each(|bytes| {
+            let item = BillingItem::waited(bytes)?;
+            let Some(claim) = item.claim else {
+                return Ok(());
+            };
+            let Some(list) = self.claim_encounters.get(claim)? else {
+                return Ok(());
+            };
+            let mut d = Decoder::new(&list);
+            let mut encounters = Vec::new();
+            for _ in 0..d.count()? {
+                let k = d.key()?;
+                encounters.push((k, d.text()?.unwrap_or_default()));
+            }
+            self.apply(&encounters, &item)
+        })?;
+        self.claim_encounters = KeyLog::default();
+        Ok(())
     }
 }
 
@@ -660,7 +780,7 @@ struct Ctx<'a> {
     encounters: &'a KeyTable,
     /// The ranks the encounters read give their diagnoses, by condition key.
     ranks: &'a KeyTable,
-    billing: &'a KeyMap<Billing>,
+    billing: &'a BillingBook,
 }
 
 impl Ctx<'_> {
@@ -1065,7 +1185,12 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                         None => {}
                     }
                 }
-                let billing = ctx.billing.get(&key(Kind::Encounter, &id));
+                let billing = ctx
+                    .billing
+                    .get(key(Kind::Encounter, &id))
+                    .map_err(spill_failed)?
+                    .map(|(_, b)| b);
+                let billing = billing.as_ref();
                 Record::Encounter(records::Encounter {
                     patient: ctx.required(&r.subject, "subject")?,
                     class,
@@ -1307,11 +1432,12 @@ pub struct FhirReader {
 }
 
 impl FhirReader {
-    /// Keeps what it remembers of every encounter and ranked diagnosis (see `Ctx`) within
-    /// `records` entries of memory each, and the rest in a temporary file.
+    /// Keeps what it remembers of every encounter, ranked diagnosis and billed encounter (see
+    /// `Ctx`) within about `records` entries of memory each, and the rest in temporary files.
     pub fn keep_in_memory(mut self, records: usize) -> FhirReader {
         self.ranks = KeyTable::new(records);
         self.encounters = KeyTable::new(records);
+        self.billing = BillingBook::new(records);
         self
     }
 
@@ -1338,7 +1464,7 @@ impl FhirReader {
             current: Current::Idle,
             ranks: KeyTable::default(),
             encounters: KeyTable::default(),
-            billing: BillingBook::default(),
+            billing: BillingBook::new(usize::MAX),
             skipped: BTreeMap::new(),
         })
     }
@@ -1371,7 +1497,7 @@ impl FhirReader {
                 urls: None,
                 encounters: &self.encounters,
                 ranks: &self.ranks,
-                billing: &self.billing.by_encounter,
+                billing: &self.billing,
             },
         );
         self.item(file, line, kind, mapped)
@@ -1427,9 +1553,10 @@ impl FhirReader {
                     }
                     let item = std::str::from_utf8(&lines.buf)
                         .map_err(|e| refuse("json", format!("not UTF-8 text ({e})")))
-                        .and_then(|text| map_billing(text, None));
+                        .and_then(|text| map_billing(text, None))
+                        .and_then(|item| self.billing.add(item).map_err(spill_failed));
                     match item {
-                        Ok(item) => self.billing.add(item),
+                        Ok(()) => {}
                         Err(refusal) => problems.push((
                             None,
                             self.problem(file, lines.line, &refusal.field, refusal.reason),
@@ -1575,8 +1702,10 @@ impl FhirReader {
             let Some((ty, fallback)) = head else { continue };
             if is_billing_type(&ty) {
                 if scanning {
-                    match map_billing(raw.get(), Some(&urls)) {
-                        Ok(item) => self.billing.add(item),
+                    let added = map_billing(raw.get(), Some(&urls))
+                        .and_then(|item| self.billing.add(item).map_err(spill_failed));
+                    match added {
+                        Ok(()) => {}
                         Err(refusal) => out.push_back(Read::Problem(
                             None,
                             self.problem(file, line_of(raw), &refusal.field, refusal.reason),
@@ -1611,7 +1740,7 @@ impl FhirReader {
                     urls: Some(&urls),
                     encounters: &self.encounters,
                     ranks: &self.ranks,
-                    billing: &self.billing.by_encounter,
+                    billing: &self.billing,
                 },
             );
             let read = self.item(file, line_of(raw), kind, mapped);
@@ -1736,7 +1865,9 @@ impl Reader for FhirReader {
                 },
             }
         }
-        self.billing.settle();
+        self.billing
+            .settle()
+            .map_err(|e| Error::Invalid(crate::spill::failure(&e)))?;
         Ok(problems)
     }
 
@@ -1746,24 +1877,10 @@ impl Reader for FhirReader {
 
     fn amendments(&mut self) -> Result<Amendments> {
         // Billing first: which encounters were read decides it, and the ranks take that along.
-        let ids = std::mem::take(&mut self.billing.encounter_ids);
-        let mut billing = Vec::new();
-        for (k, b) in std::mem::take(&mut self.billing.by_encounter) {
-            let read = self
-                .encounters
-                .get(k)
-                .map_err(|e| Error::Invalid(crate::spill::failure(&e)))?;
-            if let (None, Some(id)) = (read, ids.get(&k)) {
-                billing.push(BillingAmendment {
-                    encounter: id.clone(),
-                    ms_drg: b.drg.clone(),
-                    payer: b.payer(),
-                    cost_cents: b.cost(),
-                    charges_cents: b.charges(),
-                });
-            }
-        }
-        billing.sort_by(|a, b| a.encounter.cmp(&b.encounter));
+        let billing = self
+            .billing
+            .amendments(&self.encounters)
+            .map_err(|e| Error::Invalid(crate::spill::failure(&e)))?;
         Ok(Amendments {
             ranks: Some(DiagnosisRanks {
                 ranks: std::mem::take(&mut self.ranks),
@@ -1861,7 +1978,7 @@ impl Reader for FhirReader {
 pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, Refused>> {
     let ranks = KeyTable::default();
     let encounters = KeyTable::default();
-    let billing = KeyMap::default();
+    let billing = BillingBook::new(usize::MAX);
     let mut out = Vec::new();
     for line in text.split(|b| *b == b'\n') {
         if line.iter().all(u8::is_ascii_whitespace) {

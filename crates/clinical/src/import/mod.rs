@@ -9,7 +9,7 @@ pub mod files;
 pub mod synthea;
 pub mod template;
 
-use crate::records::{BillingAmendment, DiagnosisRanks, Kind, PHASES, Record, key};
+use crate::records::{DiagnosisRanks, Kind, PHASES, Record, key};
 use crate::store::{Refused, Writer, Written};
 use crate::{Error, Result};
 use platform::audit::{self, Event};
@@ -258,8 +258,8 @@ pub struct Amendments {
     /// on the encounter (FHIR's Encounter.diagnosis): they also apply to the stored conditions
     /// of those encounters that are not in the import.
     pub ranks: Option<DiagnosisRanks>,
-    /// What the import's claims say about encounters it does not hold.
-    pub billing: Vec<BillingAmendment>,
+    /// What the import's claims say about encounters it does not hold (`BillingAmendment`s).
+    pub billing: crate::spill::Queue,
 }
 
 /// What the reading thread hands the writer.

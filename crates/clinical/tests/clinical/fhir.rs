@@ -41,6 +41,29 @@ async fn import(t: &TestDb, paths: &[PathBuf]) -> Result<Summary, Error> {
     import::run(&t.db, paths, &mut Options::default()).await
 }
 
+/// An import that keeps up to `records_in_memory` records in memory.
+async fn import_keeping(
+    t: &TestDb,
+    records_in_memory: usize,
+    paths: &[PathBuf],
+) -> Result<Summary, Error> {
+    let mut options = Options {
+        records_in_memory,
+        ..Options::default()
+    };
+    import::run(&t.db, paths, &mut options).await
+}
+
+/// Every backend twice: with the default memory budget, and with a budget of one record, so
+/// that what the import keeps goes to temporary files from the first record on (`spill`).
+async fn within_and_past_the_budget() -> Vec<(usize, TestDb)> {
+    let mut out = Vec::new();
+    for budget in [import::RECORDS_IN_MEMORY, 1] {
+        out.extend(backends().await.into_iter().map(|t| (budget, t)));
+    }
+    out
+}
+
 async fn load_value_sets(t: &TestDb) {
     clinical::import::template::load_value_sets(
         &t.db,
@@ -780,12 +803,12 @@ async fn billing(
 
 #[tokio::test]
 async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
-    for t in backends().await {
+    for (budget, t) in within_and_past_the_budget().await {
         let dir = scratch();
         for name in ["Claim.ndjson", "ExplanationOfBenefit.ndjson"] {
             std::fs::copy(fixtures().join("billing").join(name), dir.join(name)).unwrap();
         }
-        let s = import(&t, std::slice::from_ref(&dir))
+        let s = import_keeping(&t, budget, std::slice::from_ref(&dir))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(s.billing, 6, "{}", t.name);
@@ -831,7 +854,9 @@ async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
             t.name
         );
 
-        let again = import(&t, std::slice::from_ref(&dir)).await.unwrap();
+        let again = import_keeping(&t, budget, std::slice::from_ref(&dir))
+            .await
+            .unwrap();
         assert_eq!(
             (again.total().created, again.total().updated),
             (0, 0),
@@ -847,7 +872,10 @@ async fn claims_and_explanations_of_benefit_give_payer_amounts_and_drg() {
                 r#"{"resourceType":"ExplanationOfBenefit","id":"eob-2","item":[{"encounter":[{"reference":"Encounter/e2"}]}],"payment":{"amount":{"value":"ten"}}}"#,
             ],
         );
-        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        let (_, problems) = refused(
+            import_keeping(&t, budget, std::slice::from_ref(&dir)).await,
+            t.name,
+        );
         let file = dir
             .join("ExplanationOfBenefit.ndjson")
             .display()
@@ -1117,7 +1145,7 @@ async fn ranks(t: &TestDb) -> Vec<(String, Option<i64>, Option<String>)> {
 /// about records it does not hold reaches them.
 #[tokio::test]
 async fn an_incremental_export_changes_only_what_it_says() {
-    for t in backends().await {
+    for (budget, t) in within_and_past_the_budget().await {
         let full = scratch();
         for name in ["Claim.ndjson", "ExplanationOfBenefit.ndjson"] {
             std::fs::copy(fixtures().join("billing").join(name), full.join(name)).unwrap();
@@ -1130,7 +1158,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
                 r#"{"resourceType":"ExplanationOfBenefit","id":"eob-1b","item":[{"encounter":[{"reference":"Encounter/e1"}]}],"supportingInfo":[{"category":{"coding":[{"code":"drg"}]},"code":{"coding":[{"code":"292"}]}}]}"#,
             ],
         );
-        let s = import(&t, std::slice::from_ref(&full))
+        let s = import_keeping(&t, budget, std::slice::from_ref(&full))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Encounter"), tc(5, 5, 0, 0, 0), "{}", t.name);
@@ -1164,7 +1192,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
         let conditions =
             std::fs::read_to_string(fixtures().join("ndjson").join("Condition.ndjson")).unwrap();
         let lines: Vec<&str> = conditions.lines().collect();
-        let s = import(&t, &[only("Condition.ndjson", &lines)])
+        let s = import_keeping(&t, budget, &[only("Condition.ndjson", &lines)])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Condition"), tc(6, 0, 0, 6, 0), "{}", t.name);
@@ -1175,7 +1203,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
         let encounters =
             std::fs::read_to_string(fixtures().join("ndjson").join("Encounter.ndjson")).unwrap();
         let lines: Vec<&str> = encounters.lines().collect();
-        let s = import(&t, &[only("Encounter.ndjson", &lines)])
+        let s = import_keeping(&t, budget, &[only("Encounter.ndjson", &lines)])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Encounter"), tc(5, 0, 0, 5, 0), "{}", t.name);
@@ -1196,7 +1224,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
                 "",
             );
         assert!(!e3.contains("Condition/c5"), "{}: {e3}", t.name);
-        let s = import(&t, &[only("Encounter.ndjson", &[&e3])])
+        let s = import_keeping(&t, budget, &[only("Encounter.ndjson", &[&e3])])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Encounter"), tc(1, 0, 0, 1, 0), "{}", t.name);
@@ -1230,7 +1258,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
             e3_conditions.join("\n") + "\n",
         )
         .unwrap();
-        let s = import(&t, &[dir])
+        let s = import_keeping(&t, budget, &[dir])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Condition").read, 3, "{}", t.name);
@@ -1246,7 +1274,7 @@ async fn an_incremental_export_changes_only_what_it_says() {
             t.name
         );
         let claims = only("Claim.ndjson", &[claim]);
-        let s = import(&t, std::slice::from_ref(&claims))
+        let s = import_keeping(&t, budget, std::slice::from_ref(&claims))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(counts(&s, "Encounter"), tc(0, 0, 1, 0, 0), "{}", t.name);
@@ -1256,11 +1284,11 @@ async fn an_incremental_export_changes_only_what_it_says() {
             "{}",
             t.name
         );
-        let s = import(&t, &[claims]).await.unwrap();
+        let s = import_keeping(&t, budget, &[claims]).await.unwrap();
         assert_eq!(counts(&s, "Encounter"), tc(0, 0, 0, 0, 0), "{}", t.name);
         // And e2 itself sent again without the claim keeps it.
         let e2 = lines.iter().find(|l| l.contains(r#""id":"e2""#)).unwrap();
-        import(&t, &[only("Encounter.ndjson", &[e2])])
+        import_keeping(&t, budget, &[only("Encounter.ndjson", &[e2])])
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(
