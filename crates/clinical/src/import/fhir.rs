@@ -15,6 +15,7 @@ use crate::{Error, Result};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::path::PathBuf;
@@ -781,23 +782,71 @@ struct Ctx<'a> {
     /// The ranks the encounters read give their diagnoses, by condition key.
     ranks: &'a KeyTable,
     billing: &'a BillingBook,
+    /// Warnings about references, for the resource being mapped.
+    notes: RefCell<Vec<Refused>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(
+        urls: Option<&'a FullUrls>,
+        encounters: &'a KeyTable,
+        ranks: &'a KeyTable,
+        billing: &'a BillingBook,
+    ) -> Ctx<'a> {
+        Ctx {
+            urls,
+            encounters,
+            ranks,
+            billing,
+            notes: RefCell::default(),
+        }
+    }
+
+    /// An optional reference. One to a resource contained in this one (`#id`) names nothing
+    /// Rounds stores, so it is left empty, with a warning.
     fn reference(
         &self,
         r: &Option<Reference>,
         field: &str,
     ) -> std::result::Result<Option<Ref>, Refused> {
-        match r.as_ref().and_then(|r| r.reference.as_deref()) {
+        match r
+            .as_ref()
+            .and_then(|r| r.reference.as_deref())
+            .map(str::trim)
+        {
+            Some(text) if text.starts_with('#') => {
+                self.notes.borrow_mut().push(refuse(
+                    field,
+                    format!("'{text}' is a resource contained in this one, which is not stored; left empty"),
+                ));
+                Ok(None)
+            }
             Some(text) => parse_reference(text, self.urls, field).map(Some),
             None => Ok(None),
         }
     }
 
     fn required(&self, r: &Option<Reference>, field: &str) -> std::result::Result<Ref, Refused> {
-        self.reference(r, field)?
-            .ok_or_else(|| refuse(field, "is required"))
+        let text = r
+            .as_ref()
+            .and_then(|r| r.reference.as_deref())
+            .map(str::trim);
+        match text {
+            Some(text) if text.starts_with('#') => Err(refuse(
+                field,
+                format!(
+                    "'{text}' is a resource contained in this one; it must refer to a resource of its own"
+                ),
+            )),
+            Some(text) => parse_reference(text, self.urls, field),
+            // A display or an identifier alone names no record the import can find (and a
+            // display is not repeated here: it may be a name).
+            None if r.is_some() => Err(refuse(
+                field,
+                "has no reference (Type/id) to the record it names",
+            )),
+            None => Err(refuse(field, "is required")),
+        }
     }
 }
 
@@ -1325,6 +1374,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
             }
         })
     })();
+    warnings.append(&mut ctx.notes.borrow_mut());
     Mapped {
         id,
         record,
@@ -1493,12 +1543,7 @@ impl FhirReader {
             kind,
             text,
             None,
-            &Ctx {
-                urls: None,
-                encounters: &self.encounters,
-                ranks: &self.ranks,
-                billing: &self.billing,
-            },
+            &Ctx::new(None, &self.encounters, &self.ranks, &self.billing),
         );
         self.item(file, line, kind, mapped)
     }
@@ -1736,12 +1781,7 @@ impl FhirReader {
                 kind,
                 raw.get(),
                 fallback.as_deref(),
-                &Ctx {
-                    urls: Some(&urls),
-                    encounters: &self.encounters,
-                    ranks: &self.ranks,
-                    billing: &self.billing,
-                },
+                &Ctx::new(Some(&urls), &self.encounters, &self.ranks, &self.billing),
             );
             let read = self.item(file, line_of(raw), kind, mapped);
             out.push_back(read);
@@ -1990,12 +2030,7 @@ pub fn parse_ndjson(kind: Kind, text: &[u8]) -> Vec<std::result::Result<Record, 
                     kind,
                     t,
                     None,
-                    &Ctx {
-                        urls: None,
-                        encounters: &encounters,
-                        ranks: &ranks,
-                        billing: &billing,
-                    },
+                    &Ctx::new(None, &encounters, &ranks, &billing),
                 )
                 .record
             }

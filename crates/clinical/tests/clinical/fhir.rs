@@ -554,6 +554,68 @@ fn refused(result: Result<Summary, Error>, name: &str) -> (Summary, Vec<String>)
     }
 }
 
+/// Real exports put resources inside others (`"reference": "#home"` to a contained Location)
+/// and write references with only a display. A contained resource names nothing Rounds stores:
+/// an optional reference to one is left empty, with a warning. A required reference with only a
+/// display names no record: refused, without repeating the display (it may be a name).
+#[tokio::test]
+async fn contained_resources_and_display_only_references_are_told_apart() {
+    for t in backends().await {
+        let dir = scratch();
+        append(
+            &dir.join("Encounter.ndjson"),
+            &[
+                r##"{"resourceType":"Encounter","id":"e-home","status":"finished","class":{"code":"HH"},"contained":[{"resourceType":"Location","id":"home","description":"the patient's home"}],"subject":{"reference":"Patient/p1"},"period":{"start":"2024-03-01T16:00:00+10:00","end":"2024-03-01T16:30:00+10:00"},"location":[{"location":{"reference":"#home"}}]}"##,
+            ],
+        );
+        let procedures = dir.join("Procedure.ndjson");
+        let kept = std::fs::read_to_string(&procedures).unwrap();
+        append(
+            &procedures,
+            &[
+                r#"{"resourceType":"Procedure","id":"pr-display","status":"completed","subject":{"display":"Jane Doe"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"48023004"}]}}"#,
+                r##"{"resourceType":"Procedure","id":"pr-contained","status":"completed","subject":{"reference":"#p"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"48023004"}]}}"##,
+            ],
+        );
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        let p = procedures.display().to_string();
+        assert_eq!(
+            problems,
+            [
+                format!("{p}:4: subject: has no reference (Type/id) to the record it names"),
+                format!(
+                    "{p}:5: subject: '#p' is a resource contained in this one; it must refer to a resource of its own"
+                ),
+            ],
+            "{}",
+            t.name
+        );
+
+        std::fs::write(&procedures, kept).unwrap();
+        let s = import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let e = dir.join("Encounter.ndjson").display().to_string();
+        let warnings: Vec<String> = s.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings.contains(&format!(
+                "{e}:6: location: '#home' is a resource contained in this one, which is not stored; left empty"
+            )),
+            "{}: {warnings:?}",
+            t.name
+        );
+        assert_eq!(
+            t.number(
+                "SELECT COUNT(*) FROM encounters WHERE source_id = 'e-home' AND unit_id IS NULL"
+            )
+            .await,
+            1,
+            "{}",
+            t.name
+        );
+    }
+}
+
 #[tokio::test]
 async fn one_bad_record_refuses_the_import_and_every_bad_record_is_named() {
     for t in backends().await {
