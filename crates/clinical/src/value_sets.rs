@@ -2,7 +2,7 @@
 //! `planned-readmission`, `or-procedure` or `complication-ssi`. Loaded from CSV
 //! (`rounds import csv --kind value-sets`); see docs/clinical/csv-templates.md.
 
-use platform::db::Tx;
+use platform::db::Executes;
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
@@ -52,10 +52,10 @@ impl ValueSets {
     }
 }
 
-pub async fn load(tx: &mut Tx) -> crate::Result<ValueSets> {
+pub async fn load(tx: &mut impl Executes) -> crate::Result<ValueSets> {
     let mut sets = ValueSets::default();
     for row in sqlx::query("SELECT name, code_system, code FROM value_sets")
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.exec())
         .await?
     {
         sets.insert(
@@ -94,7 +94,7 @@ pub fn check_name(name: &str) -> Result<String, String> {
 
 /// Replaces the members of every set named in `members` with those given (a file holds whole
 /// sets); returns (added, removed) member counts.
-pub async fn replace(tx: &mut Tx, members: &[Member]) -> crate::Result<(u64, u64)> {
+pub async fn replace(tx: &mut impl Executes, members: &[Member]) -> crate::Result<(u64, u64)> {
     let mut by_set: HashMap<&str, Vec<&Member>> = HashMap::new();
     for m in members {
         by_set.entry(&m.name).or_default().push(m);
@@ -110,7 +110,7 @@ pub async fn replace(tx: &mut Tx, members: &[Member]) -> crate::Result<(u64, u64
         let existing: Vec<(String, String)> =
             sqlx::query("SELECT code_system, code FROM value_sets WHERE name = $1")
                 .bind(*name)
-                .fetch_all(&mut **tx)
+                .fetch_all(tx.exec())
                 .await?
                 .iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -123,7 +123,7 @@ pub async fn replace(tx: &mut Tx, members: &[Member]) -> crate::Result<(u64, u64
                 .bind(*name)
                 .bind(system)
                 .bind(code)
-                .execute(&mut **tx)
+                .execute(tx.exec())
                 .await?;
                 removed += 1;
             }
@@ -135,7 +135,7 @@ pub async fn replace(tx: &mut Tx, members: &[Member]) -> crate::Result<(u64, u64
                     .bind(&m.system)
                     .bind(&m.code)
                     .bind(&m.description)
-                    .execute(&mut **tx)
+                    .execute(tx.exec())
                     .await?;
                 added += 1;
             }

@@ -4,7 +4,7 @@
 //! is updated in the same transaction as every append, which serialises appends and makes a
 //! removed tail visible. `verify` walks the chain and names the first entry that does not fit.
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Executes};
 use crate::error::Result;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -126,10 +126,10 @@ impl Entry {
 
 /// Appends an entry inside the caller's transaction, so the record change and its audit entry
 /// commit together or not at all.
-pub async fn append(tx: &mut Tx, event: &Event<'_>) -> Result<i64> {
+pub async fn append(tx: &mut impl Executes, event: &Event<'_>) -> Result<i64> {
     // Taking the head row first locks it (PostgreSQL) for the rest of the transaction.
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.exec())
         .await?;
     let seq: i64 = head.try_get("seq")?;
     let mut entry = Entry {
@@ -161,11 +161,11 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>) -> Result<i64> {
     .bind(&entry.detail)
     .bind(&entry.prev_hash)
     .bind(&entry.hash)
-    .execute(&mut **tx)
+    .execute(tx.exec())
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&entry.hash)
-        .execute(&mut **tx)
+        .execute(tx.exec())
         .await?;
     Ok(seq)
 }

@@ -1,10 +1,19 @@
 //! The database handle: one pool over SQLite (the embedded default) or PostgreSQL (production),
 //! and the few places where the two differ (connection set-up, how a write transaction starts,
-//! row locking when claiming jobs). Everything else runs the same SQL on both.
+//! row locking when claiming jobs, bulk loads). Everything else runs the same SQL on both.
 
 use crate::error::{Error, Result};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Transaction};
+use either::Either;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
+use sqlx::AnyConnection;
+use sqlx::any::{
+    AnyConnectOptions, AnyPoolOptions, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo,
+};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Any, AnyPool, Connection, Execute, Executor, SqlStr, Transaction};
+use sqlx_core::any::AnyConnectionBackend;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Once;
@@ -92,6 +101,19 @@ impl Db {
         })
     }
 
+    /// Starts a write transaction for a bulk load (see `BulkTx`).
+    pub async fn begin_bulk(&self) -> Result<BulkTx> {
+        match self.backend {
+            Backend::Sqlite => Ok(BulkTx::Pooled(self.begin().await?)),
+            Backend::Postgres => {
+                let options = PgConnectOptions::try_from(&*self.pool.connect_options())?;
+                let mut conn = PgConnection::connect_with(&options).await?;
+                AnyConnectionBackend::begin(&mut conn, None).await?;
+                Ok(BulkTx::Postgres(Box::new(conn)))
+            }
+        }
+    }
+
     /// Is the database reachable?
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
@@ -99,6 +121,144 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A write transaction for bulk loads. On SQLite it is the pool's. On PostgreSQL it runs on a
+/// connection of its own, outside the pool, so that rows can be sent with `COPY` (sqlx's `Any`
+/// driver has no `COPY`), while every other statement goes through the `Any` interface as
+/// everywhere else (`exec`). Dropped without `commit`, it is rolled back (on PostgreSQL by
+/// closing its connection).
+#[derive(Debug)]
+pub enum BulkTx {
+    Pooled(Tx),
+    Postgres(Box<PgConnection>),
+}
+
+impl BulkTx {
+    /// Sends `data`, in the text format of `COPY`, to `statement` (`COPY table (columns) FROM
+    /// STDIN`); PostgreSQL only. Returns the rows copied.
+    pub async fn copy_in(&mut self, statement: &str, data: &[u8]) -> Result<u64> {
+        match self {
+            BulkTx::Postgres(conn) => {
+                let mut copy = conn.copy_in_raw(statement).await?;
+                copy.send(data).await?;
+                Ok(copy.finish().await?)
+            }
+            BulkTx::Pooled(_) => Err(Error::Config(
+                "COPY is only used on a PostgreSQL bulk transaction".into(),
+            )),
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            BulkTx::Pooled(tx) => tx.commit().await?,
+            BulkTx::Postgres(mut conn) => {
+                AnyConnectionBackend::commit(&mut *conn).await?;
+                conn.close().await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            BulkTx::Pooled(tx) => tx.rollback().await?,
+            BulkTx::Postgres(mut conn) => {
+                AnyConnectionBackend::rollback(&mut *conn).await?;
+                conn.close().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Something statements can be run on through sqlx's `Any` interface: a pooled transaction or
+/// a `BulkTx`. `exec` gives an executor for one statement.
+pub trait Executes: Send {
+    fn exec(&mut self) -> Exec<'_>;
+}
+
+impl Executes for Tx {
+    fn exec(&mut self) -> Exec<'_> {
+        Exec::Any(self)
+    }
+}
+
+impl Executes for BulkTx {
+    fn exec(&mut self) -> Exec<'_> {
+        match self {
+            BulkTx::Pooled(tx) => Exec::Any(tx),
+            BulkTx::Postgres(conn) => Exec::Postgres(conn),
+        }
+    }
+}
+
+/// An `Any` executor over either an `Any` connection or a native PostgreSQL one, which sqlx
+/// drives through the same `Any` interface (`AnyConnectionBackend`): the same statements, binds
+/// and rows on both.
+#[derive(Debug)]
+pub enum Exec<'c> {
+    Any(&'c mut AnyConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl<'c> Executor<'c> for Exec<'c> {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        mut query: E,
+    ) -> BoxStream<'e, std::result::Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            Exec::Any(conn) => conn.fetch_many(query),
+            Exec::Postgres(conn) => match query.take_arguments() {
+                Ok(arguments) => {
+                    let persistent = query.persistent();
+                    AnyConnectionBackend::fetch_many(conn, query.sql(), persistent, arguments)
+                }
+                Err(e) => futures_util::stream::once(async { Err(sqlx::Error::Encode(e)) }).boxed(),
+            },
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        mut query: E,
+    ) -> BoxFuture<'e, std::result::Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            Exec::Any(conn) => conn.fetch_optional(query),
+            Exec::Postgres(conn) => match query.take_arguments() {
+                Ok(arguments) => {
+                    let persistent = query.persistent();
+                    AnyConnectionBackend::fetch_optional(conn, query.sql(), persistent, arguments)
+                }
+                Err(e) => async { Err(sqlx::Error::Encode(e)) }.boxed(),
+            },
+        }
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, std::result::Result<AnyStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self {
+            Exec::Any(conn) => conn.prepare_with(sql, parameters),
+            Exec::Postgres(conn) => AnyConnectionBackend::prepare_with(conn, sql, parameters),
+        }
     }
 }
 

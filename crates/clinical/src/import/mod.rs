@@ -13,7 +13,7 @@ use crate::records::{DiagnosisRanks, Kind, PHASES, Record, key};
 use crate::store::{Refused, Writer, Written};
 use crate::{Error, Result};
 use platform::audit::{self, Event};
-use platform::db::{Backend, Db};
+use platform::db::{Backend, Db, Executes};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -362,11 +362,11 @@ pub async fn drive(
     }
     // Reading starts now, while the writer loads what the store holds.
     let (mut feed, reading) = read_ahead(reader);
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_bulk().await?;
     if db.backend == Backend::Postgres {
         // One import at a time: ids are assigned by the importer.
         sqlx::query("SELECT pg_advisory_xact_lock(727866003)")
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
     }
     let run_id: i64 = sqlx::Row::try_get(
@@ -379,7 +379,7 @@ pub async fn drive(
         .bind(&options.actor)
         .bind(&started_at)
         .bind(summary.files.join("\n"))
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.exec())
         .await?,
         0,
     )?;
@@ -572,7 +572,7 @@ fn counts_json(summary: &Summary) -> String {
 }
 
 async fn finish_run(
-    tx: &mut platform::db::Tx,
+    tx: &mut impl Executes,
     run_id: i64,
     status: &str,
     summary: &Summary,
@@ -585,7 +585,7 @@ async fn finish_run(
         .bind(summary.rejected_total() as i64)
         .bind(message)
         .bind(run_id)
-        .execute(&mut **tx)
+        .execute(tx.exec())
         .await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::{Options, Problem};
 use crate::value_sets::{self, Member};
 use crate::{Error, Result, codes};
 use platform::audit::{self, Event};
-use platform::db::Db;
+use platform::db::{Db, Executes};
 use std::path::Path;
 
 /// A CSV file's header, mapped by column name (case-insensitive, trimmed).
@@ -140,14 +140,14 @@ pub async fn load_value_sets(db: &Db, path: &Path, options: &Options) -> Result<
             problems,
         });
     }
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_bulk().await?;
     let (added, removed) = value_sets::replace(&mut tx, &members).await?;
     if added + removed > 0 {
         sqlx::query("DELETE FROM clinical_stale_patients")
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         sqlx::query("INSERT INTO clinical_stale_patients (patient_id) SELECT id FROM patients")
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         let sets = value_sets::load(&mut tx).await?;
         let mut conn = crate::store::Conn::new(tx);

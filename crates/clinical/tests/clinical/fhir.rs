@@ -1029,8 +1029,10 @@ mod reader {
 /// Rows are written in batches (on PostgreSQL as array literals): text that such a literal
 /// would have to escape is stored as it was given.
 #[tokio::test]
-async fn text_with_quotes_backslashes_commas_and_braces_is_stored_as_given() {
-    let family = r#""Quoted" O\Brien, {braced} NULL é"#;
+async fn text_with_characters_the_bulk_formats_escape_is_stored_as_given() {
+    // What an array literal quotes (quotes, backslashes, commas, braces, NULL) and what COPY's
+    // text format escapes (backslashes, `\N`, `\.`, tabs, line breaks).
+    let family = "\"Quoted\" O\\Brien, {braced} NULL \\N \\. tab\there line\nbreak\r é";
     let practitioner = serde_json::json!({
         "resourceType": "Practitioner",
         "id": "pr-odd",
