@@ -9,6 +9,7 @@ use crate::records::{
     self, BillingAmendment, DiagnosisRanks, Identifier, KeyMap, KeySet, Kind, Record, Ref,
     identifier_key, key,
 };
+use crate::spill::{Decoder, Encoder, Queue};
 use crate::value_sets::ValueSets;
 use crate::{Error, Result};
 use futures_util::TryStreamExt;
@@ -502,7 +503,7 @@ pub struct Writer {
     /// The encounters of this import that were in the store before it (row id, key), kept
     /// when the store held conditions of the source: their stored conditions take the ranks
     /// the import gives them.
-    encounters: Vec<(i64, u128)>,
+    encounters: Queue,
     targets: KeyMap<Target>,
     /// Business identifier → record key.
     idents: KeyMap<u128>,
@@ -771,7 +772,7 @@ impl Writer {
             run_id,
             known,
             stored: KeyMap::default(),
-            encounters: Vec::new(),
+            encounters: Queue::new(budget),
             targets,
             idents,
             rejected: KeySet::default(),
@@ -895,6 +896,26 @@ impl Writer {
         self.looked_up.extend(LOOKED_UP);
         let fresh = std::mem::take(&mut self.fresh);
         self.stale.extend(fresh.into_patient_ids());
+        self.write_stale().await
+    }
+
+    /// Adds the patients in `stale` to `clinical_stale_patients`, whose outcomes are recomputed
+    /// from the store at the end, so that the import does not hold them until then.
+    async fn write_stale(&mut self) -> Result<()> {
+        let mut ids: Vec<i64> = self.stale.drain().collect();
+        ids.sort_unstable();
+        for part in ids.chunks(LOOK_UP_IDS) {
+            let list: Vec<String> = part.iter().map(i64::to_string).collect();
+            let rows = match self.backend {
+                Backend::Sqlite => format!("VALUES ({})", list.join("), (")),
+                Backend::Postgres => format!("SELECT unnest('{{{}}}'::BIGINT[])", list.join(",")),
+            };
+            self.execute(format!(
+                "INSERT INTO clinical_stale_patients (patient_id) {rows} ON CONFLICT DO NOTHING"
+            ))
+            .await?;
+        }
+        self.stale.shrink_to_fit();
         Ok(())
     }
 
@@ -1046,7 +1067,9 @@ impl Writer {
                 );
                 self.count(kind, Written::Unchanged);
                 if ranks_stored {
-                    self.encounters.push((known.id, k));
+                    self.encounters
+                        .push(Encoder::default().key(k).number(Some(known.id)).bytes())
+                        .map_err(spill_failed)?;
                 }
                 return Ok(Ok(Written::Unchanged));
             }
@@ -1066,7 +1089,9 @@ impl Writer {
             Err(refusal) => return Ok(Err(refusal)),
         };
         if ranks_stored {
-            self.encounters.push((id, k));
+            self.encounters
+                .push(Encoder::default().key(k).number(Some(id)).bytes())
+                .map_err(spill_failed)?;
         }
         self.known.insert(
             k,
@@ -1146,52 +1171,28 @@ impl Writer {
                 .map(|k| k.id)
                 .collect();
             // An encounter that lists no diagnoses says nothing about their ranks.
-            let mut encounters = Vec::new();
-            for (id, k) in std::mem::take(&mut self.encounters) {
-                if ranks.encounters.get(k).map_err(spill_failed)? == Some(1) {
-                    encounters.push(id);
-                }
-            }
-            // The stored conditions of the import's encounters that it does not hold (by row
-            // id: most are in it, and their source ids need not be read), then those.
-            let mut others = Vec::new();
-            let select = "SELECT id, source_system FROM conditions";
-            for sql in self.where_in(select, "encounter_id", &encounters) {
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(self.conn.get().await?)
-                    .await?
-                {
-                    let id: i64 = row.try_get(0)?;
-                    if !in_import.contains(&id) && row.try_get::<String, _>(1)? == self.source {
-                        others.push(id);
+            let held = std::mem::take(&mut self.encounters);
+            let mut records = held.records();
+            let mut listing = Vec::new();
+            loop {
+                let done = match records.next_record().map_err(spill_failed)? {
+                    Some(bytes) => {
+                        let mut d = Decoder::new(bytes);
+                        let k = d.key().map_err(spill_failed)?;
+                        let id = d.number().map_err(spill_failed)?;
+                        if ranks.encounters.get(k).map_err(spill_failed)? == Some(1) {
+                            listing.extend(id);
+                        }
+                        false
                     }
+                    None => true,
+                };
+                if listing.len() >= LOOK_UP_IDS || (done && !listing.is_empty()) {
+                    let part = std::mem::take(&mut listing);
+                    conditions += self.rerank(ranks, &in_import, &part).await?;
                 }
-            }
-            let select = "SELECT id, source_id, patient_id, rank FROM conditions";
-            for sql in self.where_in(select, "id", &others) {
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(self.conn.get().await?)
-                    .await?
-                {
-                    let source_id: String = row.try_get(1)?;
-                    let rank = ranks
-                        .ranks
-                        .get(key(Kind::Condition, &source_id))
-                        .map_err(spill_failed)?
-                        .map(|rank| rank as i64);
-                    if rank == row.try_get::<Option<i64>, _>(3)? {
-                        continue;
-                    }
-                    sqlx::query(
-                        "UPDATE conditions SET rank = $1, import_run_id = $2 WHERE id = $3",
-                    )
-                    .bind(rank)
-                    .bind(self.run_id)
-                    .bind(row.try_get::<i64, _>(0)?)
-                    .execute(self.conn.get().await?)
-                    .await?;
-                    self.stale.insert(row.try_get(2)?);
-                    conditions += 1;
+                if done {
+                    break;
                 }
             }
         }
@@ -1221,6 +1222,59 @@ impl Writer {
             encounters += changed.rows_affected();
         }
         Ok((conditions, encounters))
+    }
+
+    /// Gives the stored conditions of `encounters` (row ids of stored encounters in this import
+    /// that list diagnoses) the ranks the import gives them, leaving out those in the import
+    /// (`in_import`, row ids). Returns the conditions changed.
+    async fn rerank(
+        &mut self,
+        ranks: &DiagnosisRanks,
+        in_import: &HashSet<i64>,
+        encounters: &[i64],
+    ) -> Result<u64> {
+        let mut changed = 0;
+        // The stored conditions of the import's encounters that it does not hold (by row
+        // id: most are in it, and their source ids need not be read), then those.
+        let mut others = Vec::new();
+        let select = "SELECT id, source_system FROM conditions";
+        for sql in self.where_in(select, "encounter_id", encounters) {
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(self.conn.get().await?)
+                .await?
+            {
+                let id: i64 = row.try_get(0)?;
+                if !in_import.contains(&id) && row.try_get::<String, _>(1)? == self.source {
+                    others.push(id);
+                }
+            }
+        }
+        let select = "SELECT id, source_id, patient_id, rank FROM conditions";
+        for sql in self.where_in(select, "id", &others) {
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(self.conn.get().await?)
+                .await?
+            {
+                let source_id: String = row.try_get(1)?;
+                let rank = ranks
+                    .ranks
+                    .get(key(Kind::Condition, &source_id))
+                    .map_err(spill_failed)?
+                    .map(|rank| rank as i64);
+                if rank == row.try_get::<Option<i64>, _>(3)? {
+                    continue;
+                }
+                sqlx::query("UPDATE conditions SET rank = $1, import_run_id = $2 WHERE id = $3")
+                    .bind(rank)
+                    .bind(self.run_id)
+                    .bind(row.try_get::<i64, _>(0)?)
+                    .execute(self.conn.get().await?)
+                    .await?;
+                self.stale.insert(row.try_get(2)?);
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 
     /// `select` limited to the rows whose `column` is one of the row ids `ids`, as statements of
@@ -1805,19 +1859,7 @@ impl Writer {
         self.analyze(&first_loads).await?;
         lap("analysed");
         let sets = std::mem::take(&mut self.sets);
-        let mut stale: Vec<i64> = self.stale.drain().collect();
-        stale.sort_unstable();
-        let mut batch = Batch::new(self.backend, "clinical_stale_patients", &["patient_id"]);
-        let existing: HashSet<i64> = sqlx::query("SELECT patient_id FROM clinical_stale_patients")
-            .fetch_all(self.conn.get().await?)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
-        for id in stale.into_iter().filter(|id| !existing.contains(id)) {
-            batch.push(&mut self.conn, vec![id.into()]).await?;
-        }
-        batch.flush(&mut self.conn).await?;
+        self.write_stale().await?;
         let mut recomputed =
             crate::outcomes::recompute_stale(&mut self.conn, self.backend, &sets).await?;
         lap("outcomes of earlier patients recomputed");
