@@ -37,6 +37,10 @@ struct Concept {
 #[derive(Deserialize, Default)]
 struct Reference {
     reference: Option<String>,
+    /// A logical reference: the business identifier of what is referred to.
+    identifier: Option<FhirIdentifier>,
+    #[serde(rename = "type")]
+    ty: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -802,18 +806,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// An optional reference. One to a resource contained in this one (`#id`) names nothing
-    /// Rounds stores, so it is left empty, with a warning.
+    /// An optional reference to a resource of kind `expected`. A literal one (`reference`) is
+    /// read by `parse_reference`; a logical one (only an `identifier`, as Synthea writes a
+    /// PractitionerRole's practitioner and organization) is resolved like a conditional
+    /// reference, to a record of its `type` or else of `expected`. One to a resource contained
+    /// in this one (`#id`) names nothing Rounds stores, so it is left empty, with a warning.
     fn reference(
         &self,
         r: &Option<Reference>,
         field: &str,
+        expected: Kind,
     ) -> std::result::Result<Option<Ref>, Refused> {
-        match r
-            .as_ref()
-            .and_then(|r| r.reference.as_deref())
-            .map(str::trim)
-        {
+        let Some(r) = r else { return Ok(None) };
+        match r.reference.as_deref().map(str::trim) {
             Some(text) if text.starts_with('#') => {
                 self.notes.borrow_mut().push(refuse(
                     field,
@@ -822,32 +827,78 @@ impl<'a> Ctx<'a> {
                 Ok(None)
             }
             Some(text) => parse_reference(text, self.urls, field).map(Some),
-            None => Ok(None),
+            None => logical_reference(r, field, expected),
         }
     }
 
-    fn required(&self, r: &Option<Reference>, field: &str) -> std::result::Result<Ref, Refused> {
+    fn required(
+        &self,
+        r: &Option<Reference>,
+        field: &str,
+        expected: Kind,
+    ) -> std::result::Result<Ref, Refused> {
         let text = r
             .as_ref()
             .and_then(|r| r.reference.as_deref())
             .map(str::trim);
-        match text {
-            Some(text) if text.starts_with('#') => Err(refuse(
+        if let Some(text) = text.filter(|t| t.starts_with('#')) {
+            return Err(refuse(
                 field,
                 format!(
                     "'{text}' is a resource contained in this one; it must refer to a resource of its own"
                 ),
-            )),
-            Some(text) => parse_reference(text, self.urls, field),
-            // A display or an identifier alone names no record the import can find (and a
-            // display is not repeated here: it may be a name).
-            None if r.is_some() => Err(refuse(
-                field,
-                "has no reference (Type/id) to the record it names",
-            )),
-            None => Err(refuse(field, "is required")),
+            ));
         }
+        // A display alone names no record the import can find (and it is not repeated here:
+        // it may be a name).
+        self.reference(r, field, expected)?.ok_or_else(|| match r {
+            Some(_) => refuse(
+                field,
+                "has no reference (Type/id) or identifier to the record it names",
+            ),
+            None => refuse(field, "is required"),
+        })
     }
+}
+
+/// A reference by business identifier alone, to a record of the reference's `type` or else of
+/// `expected`; none without both a system and a value.
+fn logical_reference(
+    r: &Reference,
+    field: &str,
+    expected: Kind,
+) -> std::result::Result<Option<Ref>, Refused> {
+    let Some(FhirIdentifier {
+        system: Some(system),
+        value: Some(value),
+    }) = &r.identifier
+    else {
+        return Ok(None);
+    };
+    let (system, value) = (system.trim(), value.trim());
+    if system.is_empty() || value.is_empty() {
+        return Ok(None);
+    }
+    let kind = match r.ty.as_deref().map(str::trim) {
+        Some(ty) => Kind::parse(ty).ok_or_else(|| {
+            refuse(
+                field,
+                format!("refers to a {ty}, which Rounds does not store"),
+            )
+        })?,
+        None => expected,
+    };
+    if kind == Kind::Patient {
+        return Err(refuse(
+            field,
+            "references to a Patient by identifier are not supported (patient identifiers are not stored)",
+        ));
+    }
+    Ok(Some(Ref::Identifier(
+        kind,
+        system.to_string(),
+        value.to_string(),
+    )))
 }
 
 /// A mapped resource, with what an Encounter says about the ranks of its diagnoses.
@@ -1080,12 +1131,15 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 let payer = has_code(&r.kind, codes::ORGANIZATION_TYPE, "pay")
                     || has_code(&r.kind, codes::ORGANIZATION_TYPE, "ins");
                 let department_of = if has_code(&r.kind, codes::ORGANIZATION_TYPE, "dept") {
-                    Some(ctx.reference(&r.part_of, "partOf")?.ok_or_else(|| {
-                        refuse(
-                            "partOf",
-                            "a department needs the facility Organization it is part of",
-                        )
-                    })?)
+                    Some(
+                        ctx.reference(&r.part_of, "partOf", Kind::Organization)?
+                            .ok_or_else(|| {
+                                refuse(
+                                    "partOf",
+                                    "a department needs the facility Organization it is part of",
+                                )
+                            })?,
+                    )
                 } else {
                     None
                 };
@@ -1130,8 +1184,11 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     name: name.to_string(),
                     beds,
                     unit_kind: ward.then(|| unit_kind(&r.kind)),
-                    organization: ctx
-                        .reference(&r.managing_organization, "managingOrganization")?,
+                    organization: ctx.reference(
+                        &r.managing_organization,
+                        "managingOrganization",
+                        Kind::Organization,
+                    )?,
                     identifiers: identifiers(&r.identifier),
                 })
             }
@@ -1139,8 +1196,16 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 let r: PractitionerRoleR = parse(json)?;
                 take_id(&r.id, &r.resource_type)?;
                 Record::PractitionerRole(records::PractitionerRole {
-                    practitioner: ctx.required(&r.practitioner, "practitioner")?,
-                    organization: ctx.reference(&r.organization, "organization")?,
+                    practitioner: ctx.required(
+                        &r.practitioner,
+                        "practitioner",
+                        Kind::Practitioner,
+                    )?,
+                    organization: ctx.reference(
+                        &r.organization,
+                        "organization",
+                        Kind::Organization,
+                    )?,
                     identifiers: identifiers(&r.identifier),
                 })
             }
@@ -1210,7 +1275,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 let mut listed = Vec::new();
                 for d in &r.diagnosis {
                     let Some(Ref::Id(Kind::Condition, cid)) =
-                        ctx.reference(&d.condition, "diagnosis.condition")?
+                        ctx.reference(&d.condition, "diagnosis.condition", Kind::Condition)?
                     else {
                         continue;
                     };
@@ -1241,17 +1306,21 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     .map(|(_, b)| b);
                 let billing = billing.as_ref();
                 Record::Encounter(records::Encounter {
-                    patient: ctx.required(&r.subject, "subject")?,
+                    patient: ctx.required(&r.subject, "subject", Kind::Patient)?,
                     class,
                     admit_at,
                     discharge_at,
                     location: r
                         .location
                         .first()
-                        .map(|l| ctx.reference(&l.location, "location"))
+                        .map(|l| ctx.reference(&l.location, "location", Kind::Location))
                         .transpose()?
                         .flatten(),
-                    service_provider: ctx.reference(&r.service_provider, "serviceProvider")?,
+                    service_provider: ctx.reference(
+                        &r.service_provider,
+                        "serviceProvider",
+                        Kind::Organization,
+                    )?,
                     attending,
                     admit_source,
                     discharge_disposition,
@@ -1304,7 +1373,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                 // Encounters rank their diagnoses: one not in this import, or one that lists
                 // none, leaves the rank as stored (an incremental export sends changed
                 // Conditions without their Encounter; many exporters list no diagnoses).
-                let encounter = ctx.reference(&r.encounter, "encounter")?;
+                let encounter = ctx.reference(&r.encounter, "encounter", Kind::Encounter)?;
                 let rank = ctx
                     .ranks
                     .get(key(Kind::Condition, &id))
@@ -1322,7 +1391,7 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                         None => false,
                     };
                 Record::Condition(records::Condition {
-                    patient: ctx.required(&r.subject, "subject")?,
+                    patient: ctx.required(&r.subject, "subject", Kind::Patient)?,
                     encounter,
                     code_system,
                     code,
@@ -1353,7 +1422,8 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     };
                 let mut performer = None;
                 for p in &r.performer {
-                    if let Some(reference) = ctx.reference(&p.actor, "performer.actor")?
+                    if let Some(reference) =
+                        ctx.reference(&p.actor, "performer.actor", Kind::Practitioner)?
                         && matches!(
                             reference.kind(),
                             Kind::Practitioner | Kind::PractitionerRole
@@ -1364,8 +1434,8 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
                     }
                 }
                 Record::Procedure(records::Procedure {
-                    patient: ctx.required(&r.subject, "subject")?,
-                    encounter: ctx.reference(&r.encounter, "encounter")?,
+                    patient: ctx.required(&r.subject, "subject", Kind::Patient)?,
+                    encounter: ctx.reference(&r.encounter, "encounter", Kind::Encounter)?,
                     code_system,
                     code,
                     performed_at,
@@ -1389,7 +1459,8 @@ fn map_resource(kind: Kind, json: &str, fallback_id: Option<&str>, ctx: &Ctx) ->
 fn attending(participants: &[Participant], ctx: &Ctx) -> std::result::Result<Option<Ref>, Refused> {
     let mut refs = Vec::new();
     for p in participants {
-        if let Some(r) = ctx.reference(&p.individual, "participant.individual")?
+        if let Some(r) =
+            ctx.reference(&p.individual, "participant.individual", Kind::Practitioner)?
             && matches!(r.kind(), Kind::Practitioner | Kind::PractitionerRole)
         {
             refs.push((p, r));

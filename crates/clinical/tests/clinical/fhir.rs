@@ -554,6 +554,67 @@ fn refused(result: Result<Summary, Error>, name: &str) -> (Summary, Vec<String>)
     }
 }
 
+/// Synthea's bulk export names a PractitionerRole's practitioner and organization by business
+/// identifier alone (`{"identifier": {"system": NPI, "value": …}}`, no `reference`): such a
+/// logical reference resolves like a conditional one, to a record of the reference's type or
+/// else of the kind the field refers to. A Patient cannot be named that way (its identifiers
+/// are not stored).
+#[tokio::test]
+async fn logical_references_by_identifier_resolve_like_conditional_ones() {
+    for t in backends().await {
+        let dir = scratch();
+        std::fs::write(
+            dir.join("PractitionerRole.ndjson"),
+            concat!(
+                r#"{"resourceType":"PractitionerRole","id":"role-1","practitioner":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1245319599"},"display":"Dr. Per Lind"},"organization":{"identifier":{"system":"urn:oid:2.16.840.1.113883.4.336","value":"050454"}}}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        append(
+            &dir.join("Encounter.ndjson"),
+            &[
+                r#"{"resourceType":"Encounter","id":"e-role","class":{"code":"AMB"},"subject":{"reference":"Patient/p1"},"period":{"start":"2024-05-01T09:00:00Z"},"participant":[{"type":[{"coding":[{"code":"ATND"}]}],"individual":{"reference":"PractitionerRole/role-1"}}]}"#,
+            ],
+        );
+        let procedures = dir.join("Procedure.ndjson");
+        let kept = std::fs::read_to_string(&procedures).unwrap();
+        append(
+            &procedures,
+            &[
+                r#"{"resourceType":"Procedure","id":"pr-by-mrn","status":"completed","subject":{"identifier":{"system":"urn:mrn","value":"42"}},"code":{"coding":[{"system":"http://snomed.info/sct","code":"80146002"}]}}"#,
+            ],
+        );
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        assert_eq!(
+            problems,
+            [format!(
+                "{}:4: subject: references to a Patient by identifier are not supported (patient identifiers are not stored)",
+                procedures.display()
+            )],
+            "{}",
+            t.name
+        );
+
+        std::fs::write(&procedures, kept).unwrap();
+        let s = import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "PractitionerRole").created, 1, "{}", t.name);
+        // The encounter's attending is the role's practitioner, found by NPI.
+        assert_eq!(
+            t.number(
+                "SELECT COUNT(*) FROM encounters e JOIN clinical_practitioners p ON p.id = e.attending_id \
+                 WHERE e.source_id = 'e-role' AND p.source_id = 'pr-2'"
+            )
+            .await,
+            1,
+            "{}",
+            t.name
+        );
+    }
+}
+
 /// Real exports put resources inside others (`"reference": "#home"` to a contained Location)
 /// and write references with only a display. A contained resource names nothing Rounds stores:
 /// an optional reference to one is left empty, with a warning. A required reference with only a
@@ -582,7 +643,9 @@ async fn contained_resources_and_display_only_references_are_told_apart() {
         assert_eq!(
             problems,
             [
-                format!("{p}:4: subject: has no reference (Type/id) to the record it names"),
+                format!(
+                    "{p}:4: subject: has no reference (Type/id) or identifier to the record it names"
+                ),
                 format!(
                     "{p}:5: subject: '#p' is a resource contained in this one; it must refer to a resource of its own"
                 ),
