@@ -1493,3 +1493,75 @@ async fn servers_starting_together_migrate_a_fresh_database_once() {
         assert_eq!(verdict(&t).await, Verdict::Intact { entries: 0 });
     }
 }
+
+/// A bulk transaction (on PostgreSQL a connection of its own, which can `COPY`) commits its rows
+/// and its audit entry together, and one dropped without a commit leaves nothing behind.
+#[tokio::test]
+async fn a_bulk_transaction_commits_whole_or_leaves_nothing() {
+    use platform::db::{Backend, Executes};
+    let event = Event {
+        actor: "tester",
+        address: "127.0.0.1",
+        action: "test.bulk",
+        record_type: "test",
+        record_id: "",
+        outcome: "success",
+        detail: "",
+    };
+    for t in backends().await {
+        {
+            let mut tx = t.db.begin_bulk().await.unwrap();
+            sqlx::query(
+                "INSERT INTO facilities (name, created_at, updated_at) VALUES ('Dropped', '', '')",
+            )
+            .execute(tx.exec())
+            .await
+            .unwrap();
+            audit::append(&mut tx, &event).await.unwrap();
+        }
+        let mut tx = t.db.begin_bulk().await.unwrap();
+        let copy = "COPY facilities (name, city, created_at, updated_at) FROM STDIN";
+        // COPY's text format: a backslash and a tab inside a value are escaped.
+        let rows = b"North\tSpring\\\\field\tt\tt\nSouth\tTab\\tbed\tt\tt\n";
+        match t.db.backend {
+            Backend::Postgres => assert_eq!(tx.copy_in(copy, rows).await.unwrap(), 2),
+            Backend::Sqlite => {
+                assert!(tx.copy_in(copy, rows).await.is_err(), "COPY on SQLite");
+                sqlx::query(
+                    "INSERT INTO facilities (name, city, created_at, updated_at) \
+                     VALUES ('North', 'Spring\\field', 't', 't'), ('South', 'Tab\tbed', 't', 't')",
+                )
+                .execute(tx.exec())
+                .await
+                .unwrap();
+            }
+        }
+        audit::append(&mut tx, &event).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let cities: Vec<(String, String)> =
+            sqlx::query("SELECT name, city FROM facilities ORDER BY name")
+                .fetch_all(&t.db.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        assert_eq!(
+            cities,
+            [
+                ("North".to_string(), "Spring\\field".to_string()),
+                ("South".to_string(), "Tab\tbed".to_string())
+            ],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM audit_log WHERE action = 'test.bulk'")
+                .await,
+            1,
+            "{}",
+            t.name
+        );
+    }
+}
