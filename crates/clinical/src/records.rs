@@ -290,6 +290,14 @@ impl Record {
         h.finish() as i64
     }
 
+    /// Whether any text of the record holds a NUL character, which PostgreSQL cannot store in
+    /// text (and which no source means).
+    pub fn holds_nul(&self) -> bool {
+        let mut finder = NulFinder(false);
+        self.hash(&mut finder);
+        finder.0
+    }
+
     /// The write phase: a department refers to its facility organization, so departments come
     /// after other organizations; everything else follows `Kind`'s order.
     pub fn phase(&self) -> usize {
@@ -303,6 +311,32 @@ impl Record {
 
 /// Number of write phases (see `Record::phase`).
 pub const PHASES: usize = 9;
+
+/// Looks for a NUL byte in the text a value hashes: text reaches a hasher through `write`,
+/// everything else (numbers, lengths, enum discriminants) through the integer methods, which
+/// are ignored here.
+struct NulFinder(bool);
+
+impl Hasher for NulFinder {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 |= bytes.contains(&0);
+    }
+    fn write_u8(&mut self, _: u8) {}
+    fn write_u16(&mut self, _: u16) {}
+    fn write_u32(&mut self, _: u32) {}
+    fn write_u64(&mut self, _: u64) {}
+    fn write_u128(&mut self, _: u128) {}
+    fn write_usize(&mut self, _: usize) {}
+    fn write_i8(&mut self, _: i8) {}
+    fn write_i16(&mut self, _: i16) {}
+    fn write_i32(&mut self, _: i32) {}
+    fn write_i64(&mut self, _: i64) {}
+    fn write_i128(&mut self, _: i128) {}
+    fn write_isize(&mut self, _: isize) {}
+}
 
 /// FNV-1a: a small, stable hash (the same on every run, unlike std's randomised one).
 #[derive(Clone, Copy)]
@@ -490,6 +524,22 @@ mod tests {
         assert!(valid_npi("1234567893"));
         assert!(!valid_npi("1234567890"));
         assert!(!valid_npi("123456789"));
+    }
+
+    #[test]
+    fn a_nul_character_is_found_in_any_text_and_only_there() {
+        let patient = |zip3: &str| {
+            Record::Patient(Patient {
+                birth_date: Some("1950-01-01".into()),
+                sex: "female",
+                zip3: Some(zip3.into()),
+                death_date: None,
+            })
+        };
+        assert!(patient("0\u{0}2").holds_nul());
+        // Zero bytes in numbers, lengths and discriminants are no NUL characters.
+        assert!(!patient("021").holds_nul());
+        assert!(!patient("").holds_nul());
     }
 
     #[test]

@@ -292,7 +292,7 @@ fn read_ahead(
             }
             let mut chunk = Vec::with_capacity(FEED_CHUNK);
             while let Some(read) = reader.next() {
-                chunk.push(read);
+                chunk.push(without_nul(read));
                 if chunk.len() == FEED_CHUNK {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(FEED_CHUNK));
                     if sender.blocking_send(Fed::Reads(full)).is_err() {
@@ -309,6 +309,23 @@ fn read_ahead(
         reader
     });
     (receiver, handle)
+}
+
+/// Refuses a record whose id or text holds a NUL character: PostgreSQL cannot store one, and
+/// the import would otherwise fail as a whole at the database instead of naming the line.
+fn without_nul(read: Read) -> Read {
+    match read {
+        Read::Item(mut item)
+            if item.id.contains('\0') || item.record.as_ref().is_ok_and(Record::holds_nul) =>
+        {
+            item.record = Err(Refused {
+                field: "text".into(),
+                reason: "a value holds a NUL character (\\u0000), which cannot be stored".into(),
+            });
+            Read::Item(item)
+        }
+        other => other,
+    }
 }
 
 /// Runs an import: every phase through `reader`, one transaction, one audit entry.

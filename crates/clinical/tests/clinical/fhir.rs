@@ -1120,6 +1120,42 @@ async fn text_with_characters_the_bulk_formats_escape_is_stored_as_given() {
     }
 }
 
+/// PostgreSQL cannot store a NUL character in text: a record holding one (JSON's `\u0000`) is
+/// refused with its line, on both databases, instead of failing the import at the database.
+#[tokio::test]
+async fn a_nul_character_refuses_its_record_by_line() {
+    for t in backends().await {
+        let dir = empty_dir(&format!("{}-nul", t.name));
+        std::fs::write(
+            dir.join("Practitioner.ndjson"),
+            concat!(
+                r#"{"resourceType":"Practitioner","id":"pr-ok","name":[{"family":"Okafor"}]}"#,
+                "\n",
+                r#"{"resourceType":"Practitioner","id":"pr-nul","name":[{"family":"Ok\u0000afor"}]}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        assert_eq!(
+            problems,
+            [format!(
+                "{}:2: text: a value holds a NUL character (\\u0000), which cannot be stored",
+                dir.join("Practitioner.ndjson").display()
+            )],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.number("SELECT COUNT(*) FROM clinical_practitioners")
+                .await,
+            0,
+            "{}",
+            t.name
+        );
+    }
+}
+
 /// The indexes, and on PostgreSQL the unique and foreign keys, of every table, one line each.
 async fn schema(t: &TestDb) -> Vec<String> {
     let sql = match t.db.backend {
