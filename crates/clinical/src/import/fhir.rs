@@ -1763,11 +1763,11 @@ impl FhirReader {
             == Some("Bundle")
         {
             match bundle.kind.as_deref() {
-                Some("collection" | "transaction" | "batch" | "searchset") => {}
+                Some("collection" | "transaction" | "batch" | "searchset" | "document") => {}
                 other => {
                     out.push_back(Read::Problem(
                         None,
-                        self.problem(file, 1, "type", format!("a {} Bundle is not imported (collection, transaction, batch or searchset)", other.unwrap_or("typeless"))),
+                        self.problem(file, 1, "type", format!("a {} Bundle is not imported (collection, transaction, batch, searchset or document)", other.unwrap_or("typeless"))),
                     ));
                     return out;
                 }

@@ -615,6 +615,50 @@ async fn logical_references_by_identifier_resolve_like_conditional_ones() {
     }
 }
 
+/// A FHIR document (a discharge summary as a `document` Bundle: a Composition first, then the
+/// resources it cites, by `urn:uuid:`) imports what Rounds stores and skips the rest; a
+/// `message` Bundle (an event, not a record set) is refused, naming its type.
+#[tokio::test]
+async fn a_document_bundle_imports_and_a_message_bundle_is_refused() {
+    let bundle = |kind: &str| {
+        serde_json::json!({
+            "resourceType": "Bundle", "type": kind,
+            "entry": [
+                {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Composition", "id": "c1", "status": "final",
+                    "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "urn:uuid:e1"}}},
+                {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "doc-p1", "gender": "male", "birthDate": "1941-06-02"}},
+                {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "id": "doc-e1", "status": "finished",
+                    "class": {"code": "IMP"}, "subject": {"reference": "urn:uuid:p1"},
+                    "period": {"start": "2024-02-01T08:00:00Z", "end": "2024-02-04T11:00:00Z"}}}
+            ]
+        })
+        .to_string()
+    };
+    for t in backends().await {
+        let dir = empty_dir(&format!("{}-document", t.name));
+        std::fs::write(dir.join("discharge-summary.json"), bundle("document")).unwrap();
+        let s = import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Encounter"), tc(1, 1, 0, 0, 0), "{}", t.name);
+        assert_eq!(counts(&s, "Patient"), tc(1, 1, 0, 0, 0), "{}", t.name);
+        assert_eq!(s.skipped.get("Composition"), Some(&1), "{}", t.name);
+
+        let dir = empty_dir(&format!("{}-message", t.name));
+        std::fs::write(dir.join("adt.json"), bundle("message")).unwrap();
+        let (_, problems) = refused(import(&t, std::slice::from_ref(&dir)).await, t.name);
+        assert_eq!(
+            problems,
+            [format!(
+                "{}:1: type: a message Bundle is not imported (collection, transaction, batch, searchset or document)",
+                dir.join("adt.json").display()
+            )],
+            "{}",
+            t.name
+        );
+    }
+}
+
 /// Real exports put resources inside others (`"reference": "#home"` to a contained Location)
 /// and write references with only a display. A contained resource names nothing Rounds stores:
 /// an optional reference to one is left empty, with a warning. A required reference with only a
