@@ -133,8 +133,9 @@ const SQLITE_PARAMETERS: usize = 4_000;
 /// Rows per `COPY` on PostgreSQL.
 const POSTGRES_ROWS: usize = 5_000;
 
-/// Multi-row `INSERT`s: one statement per many rows is what makes a large import fast on both
-/// databases. Identifiers in the statement are the caller's constants.
+/// Rows written many at a time (multi-row `INSERT`s on SQLite, `COPY` on PostgreSQL): one
+/// statement per many rows is what makes a large import fast on both databases. Identifiers in
+/// the statement are the caller's constants.
 pub struct Batch {
     backend: Backend,
     table: &'static str,

@@ -622,7 +622,7 @@ impl BillingBook {
     }
 
     /// What the claims say about the encounters that were not read (`BillingAmendment`s, as
-    /// bytes), in the order the claims were read.
+    /// bytes), in the order their last claim was read.
     fn amendments(&self, read: &KeyTable) -> io::Result<Queue> {
         let mut out = Queue::new(self.records);
         self.by_encounter.for_each(|k, bytes| {
