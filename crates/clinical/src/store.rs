@@ -561,6 +561,9 @@ const LOOKED_UP: [Kind; 4] = [
 ];
 /// Source ids per look-up statement.
 const LOOK_UP_IDS: usize = 5_000;
+/// Encounters per statement applying what claims say of stored encounters (five parameters
+/// each: within SQLite's limit of 32,766).
+const BILLING_ROWS: usize = 1_000;
 
 /// The tables the outcomes are written to.
 const OUTCOME_TABLES: [&str; 2] = ["encounter_outcomes", "encounter_complications"];
@@ -1199,30 +1202,82 @@ impl Writer {
         }
         let mut encounters = 0;
         let mut records = billing.records();
-        while let Some(bytes) = records.next_record().map_err(spill_failed)? {
-            let b = BillingAmendment::decode(bytes).map_err(spill_failed)?;
-            let changed = sqlx::query(
-                "UPDATE encounters SET ms_drg = COALESCE($1, ms_drg), payer = COALESCE($2, payer), \
-                 cost_cents = COALESCE($3, cost_cents), charges_cents = COALESCE($4, charges_cents), \
-                 import_run_id = $5 \
-                 WHERE source_system = $6 AND source_id = $7 AND NOT ( \
-                 COALESCE($1, ms_drg) IS NOT DISTINCT FROM ms_drg \
-                 AND COALESCE($2, payer) IS NOT DISTINCT FROM payer \
-                 AND COALESCE($3, cost_cents) IS NOT DISTINCT FROM cost_cents \
-                 AND COALESCE($4, charges_cents) IS NOT DISTINCT FROM charges_cents)",
-            )
-            .bind(b.ms_drg)
-            .bind(b.payer)
-            .bind(b.cost_cents)
-            .bind(b.charges_cents)
-            .bind(self.run_id)
-            .bind(self.source.clone())
-            .bind(b.encounter)
-            .execute(self.conn.get().await?)
-            .await?;
-            encounters += changed.rows_affected();
+        let mut part = Vec::with_capacity(BILLING_ROWS);
+        loop {
+            let done = match records.next_record().map_err(spill_failed)? {
+                Some(bytes) => {
+                    part.push(BillingAmendment::decode(bytes).map_err(spill_failed)?);
+                    false
+                }
+                None => true,
+            };
+            if part.len() == BILLING_ROWS || (done && !part.is_empty()) {
+                encounters += self.apply_billing(&std::mem::take(&mut part)).await?;
+            }
+            if done {
+                break;
+            }
         }
         Ok((conditions, encounters))
+    }
+
+    /// Sets on stored encounters what claims say of them (where they say something), in one
+    /// statement for many encounters; returns the encounters changed.
+    async fn apply_billing(&mut self, part: &[BillingAmendment]) -> Result<u64> {
+        // The same statement on both databases but for its placeholders: anonymous on SQLite
+        // (see `Batch::insert_parameters`), numbered on PostgreSQL. A VALUES list names its
+        // columns column1, column2, … on both.
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            match self.backend {
+                Backend::Sqlite => "?".to_string(),
+                Backend::Postgres => format!("${n}"),
+            }
+        };
+        let run = next();
+        let rows: Vec<String> = part
+            .iter()
+            .map(|_| {
+                format!(
+                    "({}, {}, {}, CAST({} AS BIGINT), CAST({} AS BIGINT))",
+                    next(),
+                    next(),
+                    next(),
+                    next(),
+                    next()
+                )
+            })
+            .collect();
+        let source = next();
+        let sql = format!(
+            "UPDATE encounters SET ms_drg = COALESCE(v.ms_drg, encounters.ms_drg), \
+             payer = COALESCE(v.payer, encounters.payer), \
+             cost_cents = COALESCE(v.cost, encounters.cost_cents), \
+             charges_cents = COALESCE(v.charges, encounters.charges_cents), import_run_id = {run} \
+             FROM (SELECT column1 AS source_id, column2 AS ms_drg, column3 AS payer, \
+             column4 AS cost, column5 AS charges FROM (VALUES {}) AS claimed) AS v \
+             WHERE encounters.source_system = {source} AND encounters.source_id = v.source_id \
+             AND NOT (COALESCE(v.ms_drg, encounters.ms_drg) IS NOT DISTINCT FROM encounters.ms_drg \
+             AND COALESCE(v.payer, encounters.payer) IS NOT DISTINCT FROM encounters.payer \
+             AND COALESCE(v.cost, encounters.cost_cents) IS NOT DISTINCT FROM encounters.cost_cents \
+             AND COALESCE(v.charges, encounters.charges_cents) IS NOT DISTINCT FROM encounters.charges_cents)",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.run_id);
+        for b in part {
+            query = query
+                .bind(b.encounter.clone())
+                .bind(b.ms_drg.clone())
+                .bind(b.payer.clone())
+                .bind(b.cost_cents)
+                .bind(b.charges_cents);
+        }
+        let changed = query
+            .bind(self.source.clone())
+            .execute(self.conn.get().await?)
+            .await?;
+        Ok(changed.rows_affected())
     }
 
     /// Gives the stored conditions of `encounters` (row ids of stored encounters in this import
