@@ -1507,6 +1507,59 @@ async fn an_incremental_export_changes_only_what_it_says() {
     }
 }
 
+/// Claims for more stored encounters than one statement applies (1,000) reach every one of
+/// them, and only once.
+#[tokio::test]
+async fn claims_for_many_stored_encounters_reach_each_of_them() {
+    let encounter = |i: usize| {
+        format!(
+            r#"{{"resourceType":"Encounter","id":"m-{i}","class":{{"code":"AMB"}},"subject":{{"reference":"Patient/p1"}},"period":{{"start":"2024-06-01T08:00:00Z"}}}}"#
+        )
+    };
+    let claim = |i: usize| {
+        format!(
+            r#"{{"resourceType":"Claim","id":"mc-{i}","insurer":{{"display":"Payer {}"}},"item":[{{"sequence":1,"encounter":[{{"reference":"Encounter/m-{i}"}}]}}],"total":{{"value":{i}.25,"currency":"USD"}}}}"#,
+            i % 7
+        )
+    };
+    for t in backends().await {
+        let dir = scratch();
+        append(
+            &dir.join("Encounter.ndjson"),
+            &(0..2_345)
+                .map(encounter)
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        import(&t, std::slice::from_ref(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let claims = empty_dir(&format!("{}-many-claims", t.name));
+        let lines: Vec<String> = (0..2_345).map(claim).collect();
+        std::fs::write(claims.join("Claim.ndjson"), lines.join("\n") + "\n").unwrap();
+        let s = import(&t, std::slice::from_ref(&claims))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(counts(&s, "Encounter").updated, 2_345, "{}", t.name);
+        // Each encounter got its own claim's payer and charges (cents), nothing else's.
+        assert_eq!(
+            t.number(
+                "SELECT COUNT(*) FROM encounters WHERE source_id LIKE 'm-%' \
+                 AND charges_cents = CAST(SUBSTR(source_id, 3) AS BIGINT) * 100 + 25 \
+                 AND payer = 'Payer ' || (CAST(SUBSTR(source_id, 3) AS BIGINT) % 7)"
+            )
+            .await,
+            2_345,
+            "{}",
+            t.name
+        );
+        let again = import(&t, &[claims]).await.unwrap();
+        assert_eq!(counts(&again, "Encounter").updated, 0, "{}", t.name);
+    }
+}
+
 /// An import larger than the records it may keep in memory lets go of them as it goes and finds
 /// them in the store instead: the store it leaves is the one an import within its budget leaves,
 /// and a record sent twice with different content is still refused after it was let go of.
