@@ -413,6 +413,22 @@ impl Records<'_> {
         let len = self.0.take_u32()?;
         self.0.take(len).map(Some)
     }
+
+    /// The next records `keep` makes something of, up to `n` of them; empty at the end.
+    pub fn next_chunk<T>(
+        &mut self,
+        n: usize,
+        mut keep: impl FnMut(&[u8]) -> io::Result<Option<T>>,
+    ) -> io::Result<Vec<T>> {
+        let mut chunk = Vec::new();
+        while chunk.len() < n {
+            let Some(record) = self.next_record()? else {
+                break;
+            };
+            chunk.extend(keep(record)?);
+        }
+        Ok(chunk)
+    }
 }
 
 /// Writes the fields of a record kept as bytes; `Decoder` reads them back in the same order.

@@ -1071,9 +1071,7 @@ impl Writer {
                 );
                 self.count(kind, Written::Unchanged);
                 if ranks_stored {
-                    self.encounters
-                        .push(Encoder::default().key(k).number(Some(known.id)).bytes())
-                        .map_err(spill_failed)?;
+                    self.hold_encounter(known.id, k)?;
                 }
                 return Ok(Ok(Written::Unchanged));
             }
@@ -1093,9 +1091,7 @@ impl Writer {
             Err(refusal) => return Ok(Err(refusal)),
         };
         if ranks_stored {
-            self.encounters
-                .push(Encoder::default().key(k).number(Some(id)).bytes())
-                .map_err(spill_failed)?;
+            self.hold_encounter(id, k)?;
         }
         self.known.insert(
             k,
@@ -1113,6 +1109,14 @@ impl Writer {
         };
         self.count(kind, written);
         Ok(Ok(written))
+    }
+
+    /// Keeps a stored encounter this import holds (row id, key), whose stored conditions take
+    /// the ranks it gives (`amend`).
+    fn hold_encounter(&mut self, id: i64, k: u128) -> Result<()> {
+        self.encounters
+            .push(Encoder::default().key(k).number(Some(id)).bytes())
+            .map_err(spill_failed)
     }
 
     /// The record with what it leaves to the store taken from the store: a condition's rank
@@ -1177,46 +1181,34 @@ impl Writer {
             // An encounter that lists no diagnoses says nothing about their ranks.
             let held = std::mem::take(&mut self.encounters);
             let mut records = held.records();
-            let mut listing = Vec::new();
             loop {
-                let done = match records.next_record().map_err(spill_failed)? {
-                    Some(bytes) => {
+                let listing = records
+                    .next_chunk(LOOK_UP_IDS, |bytes| {
                         let mut d = Decoder::new(bytes);
-                        let k = d.key().map_err(spill_failed)?;
-                        let id = d.number().map_err(spill_failed)?;
-                        if ranks.encounters.get(k).map_err(spill_failed)? == Some(1) {
-                            listing.extend(id);
-                        }
-                        false
-                    }
-                    None => true,
-                };
-                if listing.len() >= LOOK_UP_IDS || (done && !listing.is_empty()) {
-                    let part = std::mem::take(&mut listing);
-                    conditions += self.rerank(ranks, &in_import, &part).await?;
-                }
-                if done {
+                        let k = d.key()?;
+                        let id = d.number()?;
+                        let listing = ranks.encounters.get(k)? == Some(1);
+                        Ok(id.filter(|_| listing))
+                    })
+                    .map_err(spill_failed)?;
+                if listing.is_empty() {
                     break;
                 }
+                conditions += self.rerank(ranks, &in_import, &listing).await?;
             }
         }
         let mut encounters = 0;
         let mut records = billing.records();
-        let mut part = Vec::with_capacity(BILLING_ROWS);
         loop {
-            let done = match records.next_record().map_err(spill_failed)? {
-                Some(bytes) => {
-                    part.push(BillingAmendment::decode(bytes).map_err(spill_failed)?);
-                    false
-                }
-                None => true,
-            };
-            if part.len() == BILLING_ROWS || (done && !part.is_empty()) {
-                encounters += self.apply_billing(&std::mem::take(&mut part)).await?;
-            }
-            if done {
+            let part = records
+                .next_chunk(BILLING_ROWS, |bytes| {
+                    BillingAmendment::decode(bytes).map(Some)
+                })
+                .map_err(spill_failed)?;
+            if part.is_empty() {
                 break;
             }
+            encounters += self.apply_billing(&part).await?;
         }
         Ok((conditions, encounters))
     }
